@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# The one entry point of the workbook. Run ./build.sh --help for the commands.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD="$ROOT/build"
+STATE_ROOT="${JOCKER_ROOT:-/var/lib/jocker}"
+JBANG_VERSION=0.132.1
+JBANG_HOME=/usr/local/lib/jbang
+JBANG_LAUNCHER=/usr/local/bin/jbang
+# The steps that exist, in order; the most advanced solution is the last one.
+STEPS=(01_fork_exec 02_chroot)
+
+usage() {
+  cat <<'USAGE'
+Usage: ./build.sh COMMAND [ARGS]
+
+The workbook's one entry point. Every command except --help needs root (sudo).
+
+Commands:
+  setup              Install what is missing (JDK 17+, JBang, busybox, iproute2), warm the
+                     JBang cache and build the embedded busybox image. Safe to run again.
+  demo               Set up if needed, then run a container from the embedded busybox image
+                     with the most advanced solution, and show what isolation it has.
+  test               Set up if needed, run every check against solutions/ and the integrity
+                     checks; ends with "N passed, N failed"; JUnit XML goes to build/test-results.
+  check NN [--dir DIR]
+                     Check your step NN (steps/, or DIR) and the steps before it, with a report
+                     of what failed and which TODO and chapter section to read.
+  catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
+                     (steps/NN_name.java.bak-TIMESTAMP).
+  --help             Show this help.
+
+Exit codes: 0 on success, 1 when checks fail, 125 when the command itself cannot run.
+USAGE
+}
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 125; }
+
+require_root() {
+  [ "$(id -u)" -eq 0 ] || die "must be run as root: containers need namespaces, mounts and cgroups (try: sudo ./build.sh $*)"
+}
+
+step_file() {   # step_file NN DIR -> the file of step NN in DIR
+  local nn=$1 dir=$2 s
+  for s in "${STEPS[@]}"; do
+    if [ "${s%%_*}" = "$nn" ]; then printf '%s/%s.java\n' "$dir" "$s"; return 0; fi
+  done
+  die "no step $nn: the steps are ${STEPS[*]}"
+}
+
+java_major() {
+  command -v java >/dev/null 2>&1 || { echo 0; return; }
+  java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p'
+}
+
+apt_install() {   # apt_install PACKAGE... : installs those that are missing
+  local missing=() p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null 2>&1 || die "cannot install ${missing[*]}: no apt-get here (install them by hand)"
+  say "installing ${missing[*]}"
+  if [ -z "${APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+# JBang from Maven Central (its own installer downloads from elsewhere): the jar and its
+# dependencies, resolved by Maven, plus a launcher that follows JBang's protocol: the jar prints
+# a java command line and exits 255, and the launcher then execs that line.
+install_jbang() {
+  if command -v jbang >/dev/null 2>&1; then return 0; fi
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  say "installing JBang $JBANG_VERSION from Maven Central into $JBANG_HOME"
+  local tmp; tmp=$(mktemp -d)
+  cat > "$tmp/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+  <groupId>local</groupId><artifactId>jbang-install</artifactId><version>1</version>
+  <dependencies><dependency><groupId>dev.jbang</groupId><artifactId>jbang-cli</artifactId>
+    <version>$JBANG_VERSION</version></dependency></dependencies></project>
+POM
+  rm -rf "$JBANG_HOME.new"
+  mvn -q -f "$tmp/pom.xml" dependency:copy-dependencies -DoutputDirectory="$JBANG_HOME.new" >&2 \
+    || { rm -rf "$tmp" "$JBANG_HOME.new"; die "could not fetch dev.jbang:jbang-cli:$JBANG_VERSION from Maven Central"; }
+  rm -rf "$tmp" "$JBANG_HOME"
+  mv "$JBANG_HOME.new" "$JBANG_HOME"
+  cat > "$JBANG_LAUNCHER.new" <<'LAUNCHER'
+#!/usr/bin/env bash
+# JBang launcher (installed by the workbook's build.sh from Maven Central's dev.jbang:jbang-cli).
+# The jar does the work and prints a java command line with exit code 255; we then exec it.
+JAVA_CMD=java
+[ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] && JAVA_CMD="$JAVA_HOME/bin/java"
+output=$("$JAVA_CMD" ${JBANG_JAVA_OPTIONS:-} -classpath "/usr/local/lib/jbang/*" dev.jbang.Main "$@")
+err=$?
+if [ $err -eq 255 ]; then
+  eval "exec $output"
+elif [ -n "$output" ]; then
+  printf '%s\n' "$output"
+fi
+exit $err
+LAUNCHER
+  chmod 755 "$JBANG_LAUNCHER.new"
+  mv "$JBANG_LAUNCHER.new" "$JBANG_LAUNCHER"
+}
+
+# The embedded image: a static busybox with every applet hard-linked, the usual top-level
+# directories, /etc/passwd and /etc/group, packed reproducibly (sorted, owned by root, mtime 0).
+build_busybox_image() {
+  local out="$BUILD/images/busybox.tar"
+  local busybox; busybox=$(command -v busybox || true)
+  [ -n "$busybox" ] || die "busybox not found after installing busybox-static"
+  if [ ! -s "$out" ] || [ "$busybox" -nt "$out" ] || [ "$0" -nt "$out" ]; then
+    say "building the embedded busybox image $out"
+    local r; r=$(mktemp -d)
+    mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,home,var/tmp,run,mnt}
+    cp "$busybox" "$r/bin/busybox"
+    chmod 755 "$r/bin/busybox"
+    local applet
+    for applet in $("$r/bin/busybox" --list-full); do
+      [ -e "$r/$applet" ] || ln "$r/bin/busybox" "$r/$applet"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$r/etc/passwd"
+    printf 'root:x:0:\ndaemon:x:1:\ntty:x:5:\nnogroup:x:65534:\n' > "$r/etc/group"
+    printf 'hosts: files dns\n' > "$r/etc/nsswitch.conf"
+    chmod 1777 "$r/tmp" "$r/var/tmp"
+    chmod 700 "$r/root"
+    mkdir -p "$BUILD/images"
+    tar --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$r" -cf "$out.tmp" .
+    mv "$out.tmp" "$out"
+    rm -rf "$r"
+  fi
+  mkdir -p "$STATE_ROOT/images"
+  cmp -s "$out" "$STATE_ROOT/images/busybox.tar" || cp "$out" "$STATE_ROOT/images/busybox.tar"
+}
+
+# Compiles every script once, so that the first run is not the one that waits.
+warm_jbang() {
+  say "warming the JBang cache (dependencies from Maven Central, compiled scripts)"
+  local f
+  for f in "$ROOT"/solutions/*.java "$ROOT"/tests/Checks.java; do
+    [ -f "$f" ] || continue
+    jbang build --quiet "$f" >&2 || die "could not build $f"
+  done
+}
+
+cmd_setup() {
+  require_root setup
+  if [ "$(java_major)" -lt 17 ]; then apt_install default-jdk-headless; fi
+  [ "$(java_major)" -ge 17 ] || die "Java 17 or newer is needed; found $(java_major)"
+  apt_install busybox-static iproute2 tar
+  install_jbang
+  build_busybox_image
+  warm_jbang
+  touch "$BUILD/.setup-done"
+  say "setup done"
+}
+
+setup_if_needed() {
+  if [ ! -f "$BUILD/.setup-done" ] || ! command -v jbang >/dev/null 2>&1 \
+     || [ ! -s "$STATE_ROOT/images/busybox.tar" ]; then
+    cmd_setup
+  fi
+}
+
+cmd_demo() {
+  require_root demo
+  setup_if_needed
+  local last="${STEPS[-1]}"
+  local script="$ROOT/solutions/$last.java"
+  say "running the busybox image with solutions/$last.java"
+  printf '$ jbang solutions/%s.java run busybox sh -c ...\n' "$last" >&2
+  jbang "$script" run -e GREETING="hello from a container" busybox sh -c '
+echo "$GREETING"
+echo "my root directory holds:   $(ls / | tr "\n" " ")"
+echo "my hostname is:            $(hostname)"
+echo "my pid is:                 $$"
+echo "processes I can see:       $(ls -d /proc/[0-9]* 2>/dev/null | wc -l)"
+echo "my cgroup is:              $(cat /proc/self/cgroup 2>/dev/null | head -1)"
+test -e /home/vagrant || test -e "'"$ROOT"'" && echo "the host files are:        visible (no isolation yet)" \
+  || echo "the host files are:        not visible"'
+}
+
+cmd_test() {
+  require_root test
+  setup_if_needed
+  mkdir -p "$BUILD/test-results"
+  jbang "$ROOT/tests/Checks.java" test --root "$ROOT" --reports "$BUILD/test-results"
+}
+
+cmd_check() {
+  require_root check
+  [ $# -ge 1 ] || die "usage: ./build.sh check NN [--dir DIR]"
+  local nn=$1; shift
+  local dir="$ROOT/steps"
+  if [ $# -ge 2 ] && [ "$1" = "--dir" ]; then dir=$(cd "$2" && pwd); shift 2; fi
+  [ $# -eq 0 ] || die "unexpected arguments: $*"
+  step_file "$nn" "$dir" >/dev/null
+  setup_if_needed
+  mkdir -p "$BUILD/check-results"
+  jbang "$ROOT/tests/Checks.java" check "$nn" --dir "$dir" --root "$ROOT" --reports "$BUILD/check-results"
+}
+
+cmd_catch_up() {
+  [ $# -eq 1 ] || die "usage: ./build.sh catch-up NN"
+  local solution learner
+  solution=$(step_file "$1" "$ROOT/solutions")
+  learner=$(step_file "$1" "$ROOT/steps")
+  if [ -f "$learner" ] && ! cmp -s "$solution" "$learner"; then
+    local backup; backup="$learner.bak-$(date +%Y%m%d-%H%M%S)"
+    cp -p "$learner" "$backup"
+    say "kept your version as ${backup#"$ROOT"/}"
+  fi
+  cp "$solution" "$learner"
+  say "steps/$(basename "$learner") is now the solution of step $1"
+}
+
+main() {
+  [ $# -ge 1 ] || { usage >&2; exit 125; }
+  local cmd=$1; shift
+  case "$cmd" in
+    -h|--help|help) usage ;;
+    setup) cmd_setup "$@" ;;
+    demo) cmd_demo "$@" ;;
+    test) cmd_test "$@" ;;
+    check) cmd_check "$@" ;;
+    catch-up) cmd_catch_up "$@" ;;
+    *) printf 'build.sh: unknown command "%s"\n' "$cmd" >&2; usage >&2; exit 125 ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,131 @@
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * The command line every step shares: {@code run} (with the step's options) and the hidden
+ * {@code init} that the runtime starts as the container's first process. One exception handler
+ * turns every failure into one line on stderr and Docker's exit code; {@code --debug} adds the
+ * stack trace.
+ */
+final class Cli {
+    private Cli() {}
+
+    /** Parses {@code args}, runs the command and returns the exit code for {@code System.exit}. */
+    static int execute(ContainerRuntime runtime, String name, String[] args) {
+        CommandLine run = new CommandLine(new Run(runtime));
+        run.addMixin("arguments", runtime.arguments());
+        int i = 0;
+        for (ConfigOption option : runtime.options()) run.addMixin("option" + i++, option);
+
+        CommandLine top = new CommandLine(new Top());
+        top.setCommandName(name);
+        top.addSubcommand("run", run);
+        top.addSubcommand("init", new CommandLine(new Init(runtime)));
+        // After IMAGE or COMMAND every word belongs to the command: run busybox ls -l
+        top.setStopAtPositional(true);
+        run.setStopAtPositional(true);
+        top.setExecutionExceptionHandler((e, cmd, parsed) -> handle(e));
+        top.setParameterExceptionHandler((e, a) -> {
+            System.err.println("jocker: " + e.getMessage());
+            System.err.println("See '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            return ContainerError.RUNTIME;
+        });
+        return top.execute(args);
+    }
+
+    private static int handle(Exception e) {
+        Log.debugTrace(e);
+        if (e instanceof ContainerError c) {
+            Log.error("%s", c.getMessage());
+            return c.exitCode();
+        }
+        if (e instanceof Linux.LinuxException l) {
+            Log.error("failed to run the container: %s", l.getMessage());
+            return ContainerError.RUNTIME;
+        }
+        Log.error("failed to run the container: %s%s", Log.reason(e),
+                Log.debug ? "" : " (run with --debug for the stack trace)");
+        return ContainerError.RUNTIME;
+    }
+
+    /** Namespaces, mounts and cgroups need root; say so in one line instead of failing later. */
+    static void requireRoot() {
+        if (Linux.geteuid() != 0) {
+            throw new ContainerError("must be run as root: namespaces, mounts and cgroups need CAP_SYS_ADMIN (try sudo)");
+        }
+    }
+
+    @Command(mixinStandardHelpOptions = true, version = "jocker workbook",
+            description = "A container runtime, built one step at a time.",
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {"0:the command exited with 0", "125:the runtime itself failed (bad option, image, setup)"})
+    static final class Top implements Callable<Integer> {
+        @Spec CommandSpec spec;
+
+        @Override public Integer call() {
+            spec.commandLine().usage(System.err);
+            return ContainerError.RUNTIME;
+        }
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+            description = "Run COMMAND in a new container, in the foreground. The command gets this "
+                    + "terminal's stdin, stdout and stderr; run exits with the command's exit code.",
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {
+                "N:the command's own exit code",
+                "125:the runtime failed (bad option, missing image, setup error)",
+                "126:the command was found but cannot be executed",
+                "127:the command was not found",
+                "128+N:the command was killed by signal N (137 = SIGKILL)"})
+    static final class Run implements Callable<Integer> {
+        private final ContainerRuntime runtime;
+        @Spec CommandSpec spec;
+
+        @Option(names = "--verbose", description = "Print what the runtime does on stderr.")
+        boolean verbose;
+
+        @Option(names = "--trace", description = "Print every system call, strace-style, on stderr (also JOCKER_TRACE=1).")
+        boolean trace;
+
+        @Option(names = "--debug", description = "Print the stack trace behind an error (also JOCKER_DEBUG=1).")
+        boolean debug;
+
+        Run(ContainerRuntime runtime) { this.runtime = runtime; }
+
+        @Override public Integer call() throws Exception {
+            if (verbose) Log.verbose = true;
+            if (debug) Log.debug = true;
+            if (trace) Linux.enableTrace();
+            requireRoot();
+            Config config = new Config();
+            for (Object mixin : spec.mixins().values().stream().map(CommandSpec::userObject).toList()) {
+                if (mixin instanceof ConfigOption option) option.configure(config);
+            }
+            return runtime.run(config);
+        }
+    }
+
+    @Command(name = "init", hidden = true,
+            description = "The container's first process (started by run; not for humans).")
+    static final class Init implements Callable<Integer> {
+        private final ContainerRuntime runtime;
+
+        @Parameters(index = "0", paramLabel = "CONFIG") Path config;
+
+        Init(ContainerRuntime runtime) { this.runtime = runtime; }
+
+        @Override public Integer call() {
+            requireRoot();
+            runtime.init(config);
+            return ContainerError.RUNTIME;   // not reached: init execs or exits
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/**
+ * One thing that confines a container, and the points of its lifecycle where it acts.
+ *
+ * <p>A container is a process born into new namespaces and confined by a list of features, one per
+ * step of the book: the root filesystem, the mount namespace, the PID namespace, cgroups, and later
+ * storage and network. The runtime calls every feature at each point, in list order (release in
+ * reverse), on the side of the two-stage process model where that point lives:
+ *
+ * <pre>
+ *  point        side                     examples
+ *  namespaces   parent, before spawn     CLONE_NEWNS, CLONE_NEWPID
+ *  prepare      parent, before spawn     unpack the rootfs, create the cgroup
+ *  attach(pid)  parent, init waiting     put the pid into the cgroup
+ *  enter        init, before exec        mount /proc, pivot_root, sethostname
+ *  release      parent, after exit       remove the cgroup, delete the rootfs
+ * </pre>
+ *
+ * <p>Every method has a default that does nothing, so a feature implements only its points.
+ * {@code release} is called for every feature whose {@code prepare} was called, also when a
+ * later step failed, so it must cope with a half-done prepare.
+ */
+interface Feature {
+    /** The CLONE_NEW* flags the init process must be born with (see Linux). */
+    default int namespaces(Container container) { return 0; }
+
+    /** In the runtime, before the init process exists: make what the container will need. */
+    default void prepare(Container container) throws Exception {}
+
+    /** In the runtime, while the init process {@code pid} waits for the all-clear. */
+    default void attach(Container container, int pid) throws Exception {}
+
+    /** In the init process, inside the new namespaces, just before it execs the user's command. */
+    default void enter(Config config) throws Exception {}
+
+    /** In the runtime, after the container has exited (or failed to start): undo prepare. */
+    default void release(Container container) throws Exception {}
+}

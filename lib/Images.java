@@ -1,0 +1,34 @@
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Where a container's root filesystem comes from, until step 06 pulls real images: a rootfs
+ * tarball, named either by a path or by a name in the image directory {@code STATE_ROOT/images},
+ * where {@code ./build.sh setup} puts the embedded {@code busybox.tar}.
+ */
+final class Images {
+    private Images() {}
+
+    static Path dir() { return Container.stateRoot().resolve("images"); }
+
+    /** The tarball for {@code image}: a path (it has a slash, or ends in .tar) or a name. */
+    static Path resolve(String image) {
+        boolean isPath = image.contains("/") || image.matches(".*\\.(tar|tar\\.gz|tgz|tar\\.zst)$");
+        if (isPath) {
+            Path p = Path.of(image).toAbsolutePath();
+            if (!Files.isRegularFile(p)) {
+                throw new ContainerError("failed to find image \"" + image + "\": no such file " + p);
+            }
+            return p;
+        }
+        if (!image.matches("[a-z0-9][a-z0-9._-]*")) {
+            throw new ContainerError("invalid image name \"" + image + "\": use a name such as busybox, or a path to a tarball");
+        }
+        for (String ext : new String[] {".tar", ".tar.gz", ".tgz"}) {
+            Path p = dir().resolve(image + ext);
+            if (Files.isRegularFile(p)) return p;
+        }
+        throw new ContainerError("failed to find image \"" + image + "\": no " + image + ".tar in " + dir()
+                + " (./build.sh setup builds busybox)");
+    }
+}

@@ -1,0 +1,519 @@
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import jnr.constants.platform.Fcntl;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.annotations.SaveError;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+import jnr.posix.SpawnFileAction;
+
+/**
+ * The system calls a container runtime needs, one Java method per call.
+ *
+ * <p>This is the syscall layer we give you (rubber-docker's {@code linux.c} is the model): each
+ * method keeps the C semantics visible, its javadoc names the man page to read, and every failure
+ * throws a {@link LinuxException} that names the call, its arguments and {@code strerror(errno)},
+ * for example {@code pivot_root("/var/lib/jocker/containers/ab12/rootfs", ".old"): Invalid argument}.
+ *
+ * <p>With {@code --trace} (or {@code JOCKER_TRACE=1} in the environment) every call is printed on
+ * stderr the way strace prints it, on both sides of the two-stage process model:
+ * <pre>
+ * [pid 4711] unshare(CLONE_NEWNS|CLONE_NEWPID) = 0
+ * [pid    1] pivot_root("/var/lib/jocker/...", ".old") = -1 EINVAL (Invalid argument)
+ * </pre>
+ */
+final class Linux {
+    private Linux() {}
+
+    // ---- clone(2) flags: which namespaces a process is born into (man 7 namespaces) ----
+    static final int CLONE_NEWNS = 0x00020000;      // mount namespace (man 7 mount_namespaces)
+    static final int CLONE_NEWCGROUP = 0x02000000;  // cgroup namespace (man 7 cgroup_namespaces)
+    static final int CLONE_NEWUTS = 0x04000000;     // hostname and domain name (man 7 uts_namespaces)
+    static final int CLONE_NEWIPC = 0x08000000;     // System V IPC, POSIX queues (man 7 ipc_namespaces)
+    static final int CLONE_NEWUSER = 0x10000000;    // user and group ids (man 7 user_namespaces)
+    static final int CLONE_NEWPID = 0x20000000;     // process ids (man 7 pid_namespaces)
+    static final int CLONE_NEWNET = 0x40000000;     // network devices, addresses, ports (man 7 network_namespaces)
+
+    // ---- mount(2) flags ----
+    static final long MS_RDONLY = 1;
+    static final long MS_NOSUID = 2;
+    static final long MS_NODEV = 4;
+    static final long MS_NOEXEC = 8;
+    static final long MS_REMOUNT = 32;
+    static final long MS_NOATIME = 1024;
+    static final long MS_BIND = 4096;
+    static final long MS_MOVE = 8192;
+    static final long MS_REC = 16384;
+    static final long MS_SILENT = 32768;
+    static final long MS_UNBINDABLE = 1 << 17;
+    static final long MS_PRIVATE = 1 << 18;
+    static final long MS_SLAVE = 1 << 19;
+    static final long MS_SHARED = 1 << 20;
+    static final long MS_RELATIME = 1 << 21;
+    static final long MS_STRICTATIME = 1 << 24;
+
+    // ---- umount2(2) flags ----
+    static final int MNT_FORCE = 1;
+    static final int MNT_DETACH = 2;
+    static final int MNT_EXPIRE = 4;
+
+    // ---- prctl(2) options ----
+    static final int PR_SET_PDEATHSIG = 1;
+    static final int PR_SET_NAME = 15;
+    static final int PR_SET_CHILD_SUBREAPER = 36;
+
+    // ---- signals (man 7 signal), the x86_64 and aarch64 numbers ----
+    static final int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGUSR1 = 10, SIGUSR2 = 12,
+            SIGPIPE = 13, SIGALRM = 14, SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19;
+
+    // ---- mknod(2) file types and the errno values callers test for ----
+    static final int S_IFCHR = 0020000;
+    static final int S_IFBLK = 0060000;
+    static final int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, ECHILD = 10, EACCES = 13,
+            EBUSY = 16, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOEXEC = 8, ENOSYS = 38;
+
+    /** The libc functions jnr-posix does not wrap. {@code @SaveError} keeps errno for us. */
+    public interface LibC {
+        @SaveError int unshare(int flags);
+        @SaveError int setns(int fd, int nstype);
+        @SaveError int mount(String source, String target, String fstype, long flags, String data);
+        @SaveError int umount2(String target, int flags);
+        @SaveError int sethostname(String name, long len);
+        @SaveError int chroot(String path);
+        @SaveError int mknod(String path, int mode, long dev);
+        @SaveError int prctl(int option, long arg2, long arg3, long arg4, long arg5);
+        @SaveError int pipe2(int[] fds, int flags);
+        @SaveError long syscall(long number, String arg1, String arg2);
+        @SaveError long syscall(long number, long arg1, long arg2, long arg3);
+    }
+
+    private static final POSIX posix = POSIXFactory.getNativePOSIX();
+    private static final LibC libc = LibraryLoader.create(LibC.class).load("c");
+    private static final jnr.ffi.Runtime ffi = jnr.ffi.Runtime.getRuntime(libc);
+    private static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
+    static final int O_CLOEXEC = 02000000;
+
+    static {
+        // jnr-ffi starts a helper thread on its first native allocation. A thread that has done
+        // unshare(CLONE_NEWPID) can no longer create threads, so we make that allocation here,
+        // on whichever thread first touches this class. See InitProcess.
+        jnr.ffi.Memory.allocateDirect(ffi, 16);
+        posix.getpid();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Tracing
+    // ------------------------------------------------------------------------------------------
+
+    private static volatile boolean trace = "1".equals(System.getenv("JOCKER_TRACE"));
+
+    /** Turns strace-style tracing of every call on; the init process inherits it via JOCKER_TRACE. */
+    static void enableTrace() { trace = true; }
+
+    static boolean tracing() { return trace; }
+
+    private static void traceOk(String call, long result) {
+        if (trace) System.err.printf("[pid %5d] %s = %d%n", ProcessHandle.current().pid(), call, result);
+    }
+
+    private static LinuxException fail(String call, int errno) {
+        if (trace) {
+            System.err.printf("[pid %5d] %s = -1 %s (%s)%n",
+                    ProcessHandle.current().pid(), call, errnoName(errno), strerror(errno));
+        }
+        return new LinuxException(call, errno, strerror(errno));
+    }
+
+    /** {@code strerror(3)}: the text libc gives for an errno value. */
+    static String strerror(int errno) { return posix.strerror(errno); }
+
+    private static String errnoName(int errno) {
+        try {
+            return jnr.constants.platform.Errno.valueOf(errno).name();
+        } catch (RuntimeException e) {
+            return "E" + errno;
+        }
+    }
+
+    private static String q(String s) { return s == null ? "NULL" : '"' + s + '"'; }
+
+    /** Like strace -s: long strings (a classpath) are cut, so a trace line stays readable. */
+    private static String qShort(String s) {
+        return s.length() <= 64 ? q(s) : '"' + s.substring(0, 61) + "\"...";
+    }
+
+    private static String flags(long value, Map<Long, String> names) {
+        if (value == 0) return "0";
+        List<String> parts = new ArrayList<>();
+        long rest = value;
+        for (var e : names.entrySet()) {
+            if ((rest & e.getKey()) == e.getKey()) {
+                parts.add(e.getValue());
+                rest &= ~e.getKey();
+            }
+        }
+        if (rest != 0) parts.add("0x" + Long.toHexString(rest));
+        return String.join("|", parts);
+    }
+
+    private static final Map<Long, String> CLONE_NAMES = new java.util.LinkedHashMap<>(Map.of(
+            (long) CLONE_NEWNS, "CLONE_NEWNS", (long) CLONE_NEWCGROUP, "CLONE_NEWCGROUP",
+            (long) CLONE_NEWUTS, "CLONE_NEWUTS", (long) CLONE_NEWIPC, "CLONE_NEWIPC",
+            (long) CLONE_NEWUSER, "CLONE_NEWUSER", (long) CLONE_NEWPID, "CLONE_NEWPID",
+            (long) CLONE_NEWNET, "CLONE_NEWNET"));
+
+    private static final Map<Long, String> MS_NAMES = new java.util.LinkedHashMap<>();
+    static {
+        MS_NAMES.put(MS_RDONLY, "MS_RDONLY"); MS_NAMES.put(MS_NOSUID, "MS_NOSUID");
+        MS_NAMES.put(MS_NODEV, "MS_NODEV"); MS_NAMES.put(MS_NOEXEC, "MS_NOEXEC");
+        MS_NAMES.put(MS_REMOUNT, "MS_REMOUNT"); MS_NAMES.put(MS_NOATIME, "MS_NOATIME");
+        MS_NAMES.put(MS_BIND, "MS_BIND"); MS_NAMES.put(MS_MOVE, "MS_MOVE");
+        MS_NAMES.put(MS_REC, "MS_REC"); MS_NAMES.put(MS_SILENT, "MS_SILENT");
+        MS_NAMES.put(MS_UNBINDABLE, "MS_UNBINDABLE"); MS_NAMES.put(MS_PRIVATE, "MS_PRIVATE");
+        MS_NAMES.put(MS_SLAVE, "MS_SLAVE"); MS_NAMES.put(MS_SHARED, "MS_SHARED");
+        MS_NAMES.put(MS_RELATIME, "MS_RELATIME"); MS_NAMES.put(MS_STRICTATIME, "MS_STRICTATIME");
+    }
+
+    /** Formats clone flags the way strace does: {@code CLONE_NEWNS|CLONE_NEWPID}. */
+    static String cloneFlags(int flags) { return flags(flags, CLONE_NAMES); }
+
+    /** Formats mount flags the way strace does: {@code MS_BIND|MS_REC}. */
+    static String mountFlags(long flags) { return flags(flags, MS_NAMES); }
+
+    private static int check(String call, int result) {
+        if (result < 0) throw fail(call, ffi.getLastError());
+        traceOk(call, result);
+        return result;
+    }
+
+    private static int[] check2(String call, int result, int[] fds) {
+        check(call, result);
+        return fds;
+    }
+
+    private static int checkPosix(String call, int result) {
+        if (result < 0) throw fail(call, posix.errno());
+        traceOk(call, result);
+        return result;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Namespaces
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * {@code int unshare(int flags)}: moves the calling <em>thread</em> into new namespaces.
+     *
+     * <p>man 2 unshare. The JVM is multi-threaded, so this changes only the thread that calls it;
+     * a process spawned from that thread is born into the new namespaces. After CLONE_NEWPID the
+     * caller itself stays in its old PID namespace, only its next child is PID 1 of the new one,
+     * and the thread can no longer create threads (EINVAL). CLONE_NEWUSER fails with EINVAL in a
+     * multi-threaded process. Errors: EPERM without CAP_SYS_ADMIN, EINVAL, ENOMEM, ENOSPC.
+     */
+    static void unshare(int flags) {
+        check("unshare(" + cloneFlags(flags) + ")", libc.unshare(flags));
+    }
+
+    /**
+     * {@code int setns(int fd, int nstype)}: moves the calling thread into the namespace that
+     * {@code fd} (an open {@code /proc/PID/ns/*} file) refers to. man 2 setns. Errors: EBADF, EINVAL
+     * (wrong type, or CLONE_NEWPID/CLONE_NEWUSER rules), EPERM.
+     */
+    static void setns(int fd, int nstype) {
+        check("setns(" + fd + ", " + cloneFlags(nstype) + ")", libc.setns(fd, nstype));
+    }
+
+    /**
+     * {@code int sethostname(const char *name, size_t len)}: sets the hostname of the caller's UTS
+     * namespace. man 2 sethostname. Errors: EINVAL (longer than 64 bytes), EPERM.
+     */
+    static void sethostname(String name) {
+        byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+        check("sethostname(" + q(name) + ", " + bytes.length + ")", libc.sethostname(name, bytes.length));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Filesystems
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * {@code int mount(const char *source, const char *target, const char *fstype, unsigned long
+     * flags, const void *data)}. man 2 mount, man 7 mount_namespaces for propagation (MS_PRIVATE,
+     * MS_SLAVE, MS_SHARED, with MS_REC for a whole tree). {@code source}, {@code fstype} and
+     * {@code data} may be null. Errors: EINVAL (bad flags, or propagation change of a non-mount
+     * point), ENOENT (target missing), EPERM, EBUSY, ENODEV (unknown filesystem type).
+     */
+    static void mount(String source, String target, String fstype, long flags, String data) {
+        String call = "mount(" + q(source) + ", " + q(target) + ", " + q(fstype) + ", "
+                + mountFlags(flags) + ", " + q(data) + ")";
+        check(call, libc.mount(source, target, fstype, flags, data));
+    }
+
+    /**
+     * {@code int umount2(const char *target, int flags)}: detaches a mount. man 2 umount2. With
+     * MNT_DETACH the mount disappears now and is cleaned up when it is no longer busy.
+     * Errors: EBUSY, EINVAL (not a mount point), ENOENT, EPERM.
+     */
+    static void umount2(String target, int flags) {
+        String f = flags == 0 ? "0" : (flags & MNT_DETACH) != 0 ? "MNT_DETACH" : Integer.toString(flags);
+        check("umount2(" + q(target) + ", " + f + ")", libc.umount2(target, flags));
+    }
+
+    /**
+     * {@code int pivot_root(const char *new_root, const char *put_old)}: makes {@code newRoot} the
+     * root of the calling process's mount namespace and moves the old root to {@code putOld}.
+     * man 2 pivot_root. There is no libc wrapper, so this goes through {@code syscall(2)} with
+     * number 155 (x86_64) or 41 (aarch64). EINVAL if new_root is not a mount point, if put_old is
+     * not at or under new_root, if the current root is on the rootfs (initramfs), or if new_root or
+     * the old root's mount is shared (make the tree private first). EBUSY: new_root or put_old is
+     * the current root.
+     */
+    static void pivotRoot(String newRoot, String putOld) {
+        long nr = AARCH64 ? 41 : 155;
+        check("pivot_root(" + q(newRoot) + ", " + q(putOld) + ")", (int) libc.syscall(nr, newRoot, putOld));
+    }
+
+    /**
+     * {@code int chroot(const char *path)}: changes the root directory of the calling process to
+     * {@code path}; the working directory stays where it was (that is the classic breakout, see
+     * chapter 02). man 2 chroot. Errors: ENOENT, ENOTDIR, EACCES, EPERM.
+     */
+    static void chroot(String path) {
+        check("chroot(" + q(path) + ")", libc.chroot(path));
+    }
+
+    /** {@code int chdir(const char *path)}: changes the working directory. man 2 chdir. */
+    static void chdir(String path) {
+        checkPosix("chdir(" + q(path) + ")", posix.chdir(path));
+    }
+
+    /**
+     * {@code int mknod(const char *path, mode_t mode, dev_t dev)}: creates a device node, e.g.
+     * {@code mknod("/dev/null", S_IFCHR | 0666, makedev(1, 3))}. man 2 mknod. The umask applies to
+     * the permission bits. Errors: EEXIST, EPERM (no CAP_MKNOD), ENOENT.
+     */
+    static void mknod(String path, int mode, long dev) {
+        String call = String.format("mknod(%s, %s|0%o, makedev(%d, %d))", q(path),
+                (mode & S_IFCHR) == S_IFCHR ? "S_IFCHR" : "S_IFBLK", mode & 07777, major(dev), minor(dev));
+        check(call, libc.mknod(path, mode, dev));
+    }
+
+    /** {@code makedev(3)}: a device number from its major and minor numbers, glibc's encoding. */
+    static long makedev(long major, long minor) {
+        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8)
+                | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
+    }
+
+    private static long major(long dev) { return ((dev >>> 32) & 0xfffff000L) | ((dev >>> 8) & 0xfffL); }
+
+    private static long minor(long dev) { return ((dev >>> 12) & 0xffffff00L) | (dev & 0xffL); }
+
+    // ------------------------------------------------------------------------------------------
+    // Processes
+    // ------------------------------------------------------------------------------------------
+
+    /** {@code pid_t getpid(void)}: the caller's process id, as its own PID namespace sees it. */
+    static int getpid() { return posix.getpid(); }
+
+    /** {@code uid_t geteuid(void)}: the caller's effective user id; 0 is root. man 2 geteuid. */
+    static int geteuid() { return posix.geteuid(); }
+
+    /**
+     * {@code int posix_spawn(pid_t *pid, const char *path, file_actions, attrp, argv, envp)}: starts
+     * {@code argv} as a new process, from the calling thread, so that it is born into the
+     * namespaces that thread has unshared. man 3 posix_spawn. This is how a JVM, which must not
+     * fork(), creates a child. {@code fdMap} maps a descriptor of ours to the number the child
+     * sees (dup2); descriptors 0, 1 and 2 are inherited. Returns the child's pid.
+     */
+    static int posixSpawn(List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
+        List<SpawnFileAction> actions = new ArrayList<>();
+        fdMap.forEach((from, to) -> actions.add(SpawnFileAction.dup(from, to)));
+        String call = "posix_spawn(" + q(argv.get(0)) + ", [" + argv.stream().map(Linux::qShort)
+                .collect(Collectors.joining(", ")) + "])";
+        long pid = posix.posix_spawnp(argv.get(0), actions, argv, env);
+        if (pid < 0) throw fail(call, posix.errno());
+        traceOk(call, pid);
+        return (int) pid;
+    }
+
+    /**
+     * {@code int execve(const char *path, char *const argv[], char *const envp[])}: replaces the
+     * calling process with the program at {@code path}. man 2 execve. It does not return when it
+     * works. Errors: ENOENT (no such file, or its interpreter is missing), EACCES (not executable,
+     * or a directory), ENOEXEC (unknown format), ETXTBSY.
+     */
+    static void execve(String path, List<String> argv, List<String> env) {
+        String call = "execve(" + q(path) + ", [" + argv.stream().map(Linux::q).collect(Collectors.joining(", "))
+                + "], [/* " + env.size() + " vars */])";
+        if (trace) System.err.printf("[pid %5d] %s ...%n", ProcessHandle.current().pid(), call);
+        posix.execve(path, argv.toArray(String[]::new), env.toArray(String[]::new));
+        throw fail(call, posix.errno());
+    }
+
+    /**
+     * {@code execvpe(3)}: like execve, but a {@code file} without a slash is looked up in the
+     * {@code PATH} of {@code env} (not of the caller: the container has its own). Like the shell,
+     * it remembers EACCES from a match that was not executable and reports it if nothing else
+     * matched; otherwise ENOENT.
+     */
+    static void execvpe(String file, List<String> argv, List<String> env) {
+        if (file.contains("/")) {
+            execve(file, argv, env);
+        }
+        String path = env.stream().filter(e -> e.startsWith("PATH=")).map(e -> e.substring(5))
+                .findFirst().orElse("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        LinuxException denied = null;
+        for (String dir : path.split(":")) {
+            Path candidate = Path.of(dir.isEmpty() ? "." : dir, file);
+            if (!Files.exists(candidate) || Files.isDirectory(candidate)) continue;
+            try {
+                execve(candidate.toString(), argv, env);
+            } catch (LinuxException e) {
+                if (e.errno() != EACCES) throw e;
+                denied = e;
+            }
+        }
+        if (denied != null) throw denied;
+        throw fail("execvpe(" + q(file) + ")", ENOENT);
+    }
+
+    /** The status {@code waitpid(2)} reports, decoded with the macros of man 2 wait. */
+    record WaitStatus(int pid, int raw) {
+        /** WIFEXITED: the child called exit(2) or returned from main. */
+        boolean exited() { return (raw & 0x7f) == 0; }
+        /** WEXITSTATUS: the low 8 bits of the exit status; valid when {@link #exited()}. */
+        int exitStatus() { return (raw >> 8) & 0xff; }
+        /** WIFSIGNALED: the child was killed by a signal. */
+        boolean signaled() { return (raw & 0x7f) != 0 && (raw & 0x7f) != 0x7f; }
+        /** WTERMSIG: the signal that killed the child; valid when {@link #signaled()}. */
+        int termSignal() { return raw & 0x7f; }
+        /** WCOREDUMP: the child dumped core. */
+        boolean coreDumped() { return (raw & 0x80) != 0; }
+
+        @Override public String toString() {
+            if (exited()) return "{WIFEXITED(s) && WEXITSTATUS(s) == " + exitStatus() + "}";
+            if (signaled()) return "{WIFSIGNALED(s) && WTERMSIG(s) == " + termSignal() + "}";
+            return "{s=0x" + Integer.toHexString(raw) + "}";
+        }
+    }
+
+    /**
+     * {@code pid_t waitpid(pid_t pid, int *wstatus, int options)}: waits until child {@code pid}
+     * changes state and reaps it. man 2 waitpid. Any thread of the process may wait for a child of
+     * any other thread. Retries on EINTR. Errors: ECHILD (not our child, or already reaped).
+     */
+    static WaitStatus waitpid(int pid, int options) {
+        int[] status = new int[1];
+        while (true) {
+            int r = posix.waitpid(pid, status, options);
+            if (r >= 0) {
+                WaitStatus s = new WaitStatus(r, status[0]);
+                if (trace) System.err.printf("[pid %5d] waitpid(%d, %s, %d) = %d%n",
+                        ProcessHandle.current().pid(), pid, s, options, r);
+                return s;
+            }
+            int errno = posix.errno();
+            if (errno != EINTR) throw fail("waitpid(" + pid + ")", errno);
+        }
+    }
+
+    /** {@code int kill(pid_t pid, int sig)}: sends a signal. man 2 kill. Errors: ESRCH, EPERM. */
+    static void kill(int pid, int signal) {
+        checkPosix("kill(" + pid + ", " + signal + ")", posix.kill(pid, signal));
+    }
+
+    /**
+     * {@code int prctl(int option, unsigned long arg2, ...)}: process settings. man 2 prctl. The
+     * runtime uses PR_SET_PDEATHSIG (a signal the kernel sends us when the thread that created us
+     * exits) and PR_SET_CHILD_SUBREAPER.
+     */
+    static void prctl(int option, long arg) {
+        check("prctl(" + option + ", " + arg + ")", libc.prctl(option, arg, 0, 0, 0));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Descriptors: the sync pipe between the runtime and the container's init
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * {@code int pipe2(int pipefd[2], int flags)}: a one-way channel, [0] to read and [1] to write.
+     * man 2 pipe. We always pass O_CLOEXEC, so that no other child inherits our ends by accident.
+     */
+    static int[] pipe() {
+        int[] fds = new int[2];
+        int r = libc.pipe2(fds, O_CLOEXEC);
+        return check2("pipe2([" + fds[0] + ", " + fds[1] + "], O_CLOEXEC)", r, fds);
+    }
+
+    /** {@code ssize_t read(int fd, void *buf, size_t count)}. man 2 read. 0 means end of file. */
+    static int read(int fd, byte[] buf) {
+        while (true) {
+            int n = posix.read(fd, buf, buf.length);
+            if (n >= 0) return n;
+            int errno = posix.errno();
+            if (errno != EINTR) throw fail("read(" + fd + ")", errno);
+        }
+    }
+
+    /** {@code ssize_t write(int fd, const void *buf, size_t count)}, all of {@code buf}. man 2 write. */
+    static void write(int fd, byte[] buf) {
+        int off = 0;
+        while (off < buf.length) {
+            byte[] rest = Arrays.copyOfRange(buf, off, buf.length);
+            int n = posix.write(fd, rest, rest.length);
+            if (n < 0 && posix.errno() != EINTR) throw fail("write(" + fd + ")", posix.errno());
+            if (n > 0) off += n;
+        }
+    }
+
+    /** {@code int close(int fd)}. man 2 close. */
+    static void close(int fd) {
+        checkPosix("close(" + fd + ")", posix.close(fd));
+    }
+
+    /**
+     * Marks every descriptor from {@code first} up as close-on-exec, so that the user's command
+     * inherits only stdin, stdout and stderr: {@code close_range(first, ~0U, CLOSE_RANGE_CLOEXEC)}
+     * (man 2 close_range, Linux 5.11; number 436 on x86_64 and aarch64), or one
+     * {@code fcntl(fd, F_SETFD, FD_CLOEXEC)} per entry of /proc/self/fd on older kernels.
+     */
+    static void closeOnExecFrom(int first) {
+        final int CLOSE_RANGE_CLOEXEC = 1 << 2;
+        int r = (int) libc.syscall(436, first, 0xffffffffL, CLOSE_RANGE_CLOEXEC);
+        if (r == 0) {
+            traceOk("close_range(" + first + ", ~0U, CLOSE_RANGE_CLOEXEC)", 0);
+            return;
+        }
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path p : fds.toList()) {
+                int fd = Integer.parseInt(p.getFileName().toString());
+                if (fd >= first) posix.fcntlInt(fd, Fcntl.F_SETFD, 1);
+            }
+        } catch (java.io.IOException e) {
+            throw new LinuxException("close_range(" + first + ")", ENOSYS, e.getMessage());
+        }
+    }
+
+    /** A failed system call: which call, with which arguments, and errno. */
+    static final class LinuxException extends RuntimeException {
+        private final String call;
+        private final int errno;
+
+        LinuxException(String call, int errno, String reason) {
+            super(call + ": " + reason);
+            this.call = call;
+            this.errno = errno;
+        }
+
+        String call() { return call; }
+        int errno() { return errno; }
+        String reason() { return strerror(errno); }
+    }
+}
