@@ -9,7 +9,7 @@ JBANG_VERSION=0.132.1
 JBANG_HOME=/usr/local/lib/jbang
 JBANG_LAUNCHER=/usr/local/bin/jbang
 # The steps that exist, in order; the most advanced solution is the last one.
-STEPS=(01_fork_exec 02_chroot)
+STEPS=(01_fork_exec 02_chroot 03_mount_ns 04_pid_ns)
 
 usage() {
   cat <<'USAGE'
@@ -29,6 +29,7 @@ Commands:
                      of what failed and which TODO and chapter section to read.
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP).
+  docs               Render README.adoc and chapters/ into the HTML book under build/book/.
   --help             Show this help.
 
 Exit codes: 0 on success, 1 when checks fail, 125 when the command itself cannot run.
@@ -218,6 +219,12 @@ cmd_catch_up() {
   say "steps/$(basename "$learner") is now the solution of step $1"
 }
 
+cmd_docs() {
+  command -v jbang >/dev/null 2>&1 || cmd_setup
+  jbang "$ROOT/docs/Book.java" "$ROOT" "$BUILD/book"
+  say "the book is in build/book/index.html"
+}
+
 main() {
   [ $# -ge 1 ] || { usage >&2; exit 125; }
   local cmd=$1; shift
@@ -228,6 +235,7 @@ main() {
     test) cmd_test "$@" ;;
     check) cmd_check "$@" ;;
     catch-up) cmd_catch_up "$@" ;;
+    docs) cmd_docs "$@" ;;
     *) printf 'build.sh: unknown command "%s"\n' "$cmd" >&2; usage >&2; exit 125 ;;
   esac
 }

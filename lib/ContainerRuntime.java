@@ -71,6 +71,7 @@ abstract class ContainerRuntime {
             Log.verbose("container %s: init process is pid %d", container.shortId(), init.pid);
             forwardSignals(init.pid);
 
+            // tag::handshake[]
             InitPipe.Received r = init.pipe.expect(InitPipe.Message.READY);
             if (r.message() == InitPipe.Message.EOF) {
                 throw new ContainerError("failed to start container " + container.shortId()
@@ -82,12 +83,21 @@ abstract class ContainerRuntime {
 
             r = init.pipe.receive();   // end of file: the pipe was closed by a successful execve
             if (r.message() == InitPipe.Message.FAILED) throw new ContainerError(r.exitCode(), r.text(), null);
+            // end::handshake[]
             Log.verbose("container %s: running %s", container.shortId(), config.process.args);
 
             int exitCode = waitForExit(init.pid);
             reaped = true;
             init.reaped();
             Log.verbose("container %s: exited with %d", container.shortId(), exitCode);
+            for (Feature f : prepared) {
+                try {
+                    f.exited(container, exitCode);
+                } catch (Exception e) {
+                    Log.error("failed to inspect %s of container %s: %s",
+                            f.getClass().getSimpleName(), container.shortId(), Log.reason(e));
+                }
+            }
             return exitCode;
         } finally {
             if (init != null) {
@@ -162,6 +172,7 @@ abstract class ContainerRuntime {
         int exitCode;
         String message;
         try {
+            // tag::init-side[]
             // If the runtime dies, we die too: the kernel sends SIGKILL (see InitProcess).
             Linux.prctl(Linux.PR_SET_PDEATHSIG, Linux.SIGKILL);
             Config config = Config.read(configFile);
@@ -174,6 +185,7 @@ abstract class ContainerRuntime {
             // closes on exec, which is how the runtime learns that exec worked.
             Linux.closeOnExecFrom(3);
             exec(config.process);
+            // end::init-side[]
             throw new ContainerError("exec returned without running " + config.process.args);
         } catch (Linux.LinuxException e) {
             exitCode = e.call().startsWith("exec") ? (e.errno() == Linux.ENOENT

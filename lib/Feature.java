@@ -12,6 +12,7 @@
  *  prepare      parent, before spawn     unpack the rootfs, create the cgroup
  *  attach(pid)  parent, init waiting     put the pid into the cgroup
  *  enter        init, before exec        mount /proc, pivot_root, sethostname
+ *  exited       parent, after exit       read the cgroup's OOM counter
  *  release      parent, after exit       remove the cgroup, delete the rootfs
  * </pre>
  *
@@ -31,6 +32,12 @@ interface Feature {
 
     /** In the init process, inside the new namespaces, just before it execs the user's command. */
     default void enter(Config config) throws Exception {}
+
+    /**
+     * In the runtime, after the container's init has exited with {@code exitCode} and before
+     * release: look at what happened (step 05 reads the cgroup's OOM counter here).
+     */
+    default void exited(Container container, int exitCode) throws Exception {}
 
     /** In the runtime, after the container has exited (or failed to start): undo prepare. */
     default void release(Container container) throws Exception {}

@@ -1,6 +1,7 @@
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
+// tag::protocol[]
 /**
  * The conversation between the runtime and the container's init process, over two pipes.
  *
@@ -27,12 +28,14 @@ import java.nio.charset.StandardCharsets;
  * The init process finds its ends of the pipes at fixed descriptors, {@link #CHILD_WRITE_FD} and
  * {@link #CHILD_READ_FD}.
  */
+// end::protocol[]
 final class InitPipe {
     /** The descriptor on which the init process writes to the runtime. */
     static final int CHILD_WRITE_FD = 3;
     /** The descriptor on which the init process reads from the runtime. */
     static final int CHILD_READ_FD = 4;
 
+    // tag::messages[]
     /** What one side can say to the other. */
     enum Message {
         /** init to runtime: I have started and wait for GO. */
@@ -44,6 +47,7 @@ final class InitPipe {
         /** the other side closed its end: for init, that exec worked; otherwise it died. */
         EOF
     }
+    // end::messages[]
 
     /** What was received: a message, and for FAILED its exit code and text. */
     record Received(Message message, int exitCode, String text) {}

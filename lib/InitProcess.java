@@ -4,6 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 
+// tag::why-not-fork[]
 /**
  * The container's init process, seen from the runtime: the first stage of the two-stage model.
  *
@@ -19,6 +20,7 @@ import java.util.concurrent.ExecutionException;
  * reaped, because the child asks the kernel for SIGKILL when that thread dies
  * (PR_SET_PDEATHSIG): if the runtime is killed, its container goes with it.
  */
+// end::why-not-fork[]
 final class InitProcess {
     final int pid;
     final InitPipe pipe;
@@ -36,6 +38,7 @@ final class InitProcess {
         int[] toInit = Linux.pipe();
         CompletableFuture<Integer> spawned = new CompletableFuture<>();
         CountDownLatch reaped = new CountDownLatch(1);
+        // tag::owner-thread[]
         Thread owner = new Thread(() -> {
             try {
                 if (cloneFlags != 0) Linux.unshare(cloneFlags);
@@ -50,6 +53,7 @@ final class InitProcess {
         }, "init-owner");
         owner.setDaemon(true);
         owner.start();
+        // end::owner-thread[]
         try {
             int pid = spawned.get();
             return new InitProcess(pid, new InitPipe(toRuntime[0], toInit[1]), reaped);

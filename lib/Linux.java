@@ -295,6 +295,22 @@ final class Linux {
     }
 
     /**
+     * {@code int mkdir(const char *path, mode_t mode)}: creates a directory. man 2 mkdir. The umask
+     * applies to {@code mode}. Errors: EEXIST, ENOENT (a parent is missing), EROFS, EACCES.
+     */
+    static void mkdir(String path, int mode) {
+        checkPosix(String.format("mkdir(%s, 0%o)", q(path), mode), posix.mkdir(path, mode));
+    }
+
+    /**
+     * {@code int rmdir(const char *path)}: removes an empty directory. man 2 rmdir. Errors: ENOTEMPTY,
+     * EBUSY (something is mounted on it), ENOENT.
+     */
+    static void rmdir(String path) {
+        checkPosix("rmdir(" + q(path) + ")", posix.rmdir(path));
+    }
+
+    /**
      * {@code int mknod(const char *path, mode_t mode, dev_t dev)}: creates a device node, e.g.
      * {@code mknod("/dev/null", S_IFCHR | 0666, makedev(1, 3))}. man 2 mknod. The umask applies to
      * the permission bits. Errors: EEXIST, EPERM (no CAP_MKNOD), ENOENT.
@@ -333,11 +349,16 @@ final class Linux {
      * sees (dup2); descriptors 0, 1 and 2 are inherited. Returns the child's pid.
      */
     static int posixSpawn(List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
+        return posixSpawn(argv.get(0), argv, env, fdMap);
+    }
+
+    /** Like {@link #posixSpawn(List, List, Map)}, running the program at {@code path} (argv[0] may differ). */
+    static int posixSpawn(String path, List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
         List<SpawnFileAction> actions = new ArrayList<>();
         fdMap.forEach((from, to) -> actions.add(SpawnFileAction.dup(from, to)));
-        String call = "posix_spawn(" + q(argv.get(0)) + ", [" + argv.stream().map(Linux::qShort)
+        String call = "posix_spawn(" + q(path) + ", [" + argv.stream().map(Linux::qShort)
                 .collect(Collectors.joining(", ")) + "])";
-        long pid = posix.posix_spawnp(argv.get(0), actions, argv, env);
+        long pid = posix.posix_spawnp(path, actions, argv, env);
         if (pid < 0) throw fail(call, posix.errno());
         traceOk(call, pid);
         return (int) pid;
@@ -384,6 +405,7 @@ final class Linux {
         throw fail("execvpe(" + q(file) + ")", ENOENT);
     }
 
+    // tag::wait-status[]
     /** The status {@code waitpid(2)} reports, decoded with the macros of man 2 wait. */
     record WaitStatus(int pid, int raw) {
         /** WIFEXITED: the child called exit(2) or returned from main. */
@@ -403,6 +425,7 @@ final class Linux {
             return "{s=0x" + Integer.toHexString(raw) + "}";
         }
     }
+    // end::wait-status[]
 
     /**
      * {@code pid_t waitpid(pid_t pid, int *wstatus, int options)}: waits until child {@code pid}

@@ -134,6 +134,7 @@ final class RootfsTar {
         }
     }
 
+    // tag::clean[]
     /**
      * Cleans a tar path lexically: drops a leading "/", "." and empty parts, and applies ".."
      * against what came before it. A ".." with nothing left to climb would leave the rootfs.
@@ -151,7 +152,9 @@ final class RootfsTar {
         }
         return new ArrayList<>(parts);
     }
+    // end::clean[]
 
+    // tag::resolve-inside[]
     /**
      * Walks {@code parts} down from the rootfs without letting the kernel follow anything: a
      * symlink on the way is read and resolved here, relative to the rootfs (an absolute target
@@ -198,6 +201,7 @@ final class RootfsTar {
         }
         return done.isEmpty() ? root : root.resolve(String.join("/", done));
     }
+    // end::resolve-inside[]
 
     private void removeExisting(Path path) throws IOException {
         if (!Files.exists(path, NOFOLLOW)) return;

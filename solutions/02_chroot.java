@@ -7,7 +7,8 @@
 // See:   chapters/02-chroot.adoc
 //
 //   $ jbang steps/02_chroot.java run busybox ls /
-//   bin   dev   etc   home  proc  root  sys   tmp   usr   var
+//   bin      dev      etc      home     linuxrc  mnt      proc
+//   root     run      sbin     sys      tmp      usr      var
 //
 //SOURCES 01_fork_exec.java
 //MAIN Chroot
@@ -25,8 +26,10 @@ class Chroot extends ForkExec {
     @Override
     ConfigOption arguments() { return new RunOptions.ImageArgs(); }
 
+    // tag::features[]
     @Override
     java.util.List<Feature> features() { return plus(super.features(), new RootFs()); }
+    // end::features[]
 
     /** The container's root filesystem: a directory unpacked from the image. */
     static class RootFs implements Feature {

@@ -1,0 +1,272 @@
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Step 03 mount namespace, black-box: the container has a hostname and a mount table of its own,
+ * the host's stay as they were before, during and after a run, the old root is gone from the
+ * container's view, and the chroot breakout that works against step 02 finds nothing now.
+ */
+@DisplayName("step 03 mount namespace")
+class Step03Checks {
+
+    /** How long a background container may take to say "ready". */
+    static final Duration READY = Duration.ofSeconds(20);
+
+    @Test
+    @Order(1)
+    @DisplayName("--hostname NAME is the container's hostname; the host keeps its own")
+    void hostnameIsSet() throws IOException {
+        String before = hostHostname();
+        String name = Jocker.token("box-");
+        Jocker.Result r = Jocker.run(Jocker.container(List.of("--hostname", name), "hostname"));
+        r.assertExit(0).assertStdout(name + "\n");
+        r.check(hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname());
+    }
+
+    @Test
+    @Order(2)
+    @DisplayName("without --hostname the hostname is the container's short id (12 hex digits)")
+    void hostnameDefaultsToShortId() throws IOException {
+        String before = hostHostname();
+        Jocker.Result r = Jocker.run(Jocker.container("hostname"));
+        r.assertExit(0).check(r.stdout().matches("[0-9a-f]{12}\n"),
+                "expected the short id of the container (12 hex digits) as its hostname");
+        r.check(hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname());
+    }
+
+    @Test
+    @Order(3)
+    @DisplayName("an invalid --hostname is refused with 125 and one line")
+    void invalidHostname() {
+        Jocker.run(Jocker.container(List.of("--hostname", "not_a/valid name"), "true"))
+                .assertExit(125).assertOneLineError("hostname").assertStdout("");
+    }
+
+    /**
+     * The state root's containers/ directory is made a shared mount for this check, as every mount
+     * is on a systemd host (Ubuntu): a mount made in the container below it would then propagate
+     * back to the host, unless the container made its mounts private first (TODO 03.1).
+     */
+    @Test
+    @Order(4)
+    @DisplayName("the host's mount table is the same before, during and after a run (under a shared mount too)")
+    void hostMountTableUntouched() throws IOException {
+        Path containers = Files.createDirectories(Jocker.root().resolve("containers"));
+        host("mount", "-t", "tmpfs", "-o", "size=64m", "jocker-check-shared", containers.toString());
+        try {
+            host("mount", "--make-shared", containers.toString());
+            TreeSet<String> before = hostMounts();
+            Jocker.Running running = Jocker.start(Jocker.container("sh", "-c", "echo ready; sleep 2"));
+            boolean ready = running.awaitOutput("ready", READY);
+            TreeSet<String> during = hostMounts();
+            Jocker.Result r = running.await();
+            TreeSet<String> after = hostMounts();
+            r.check(during.equals(before), "while the container ran, the host's mount table under "
+                    + Jocker.root() + " changed:" + diff(before, during)
+                    + "\n(mounts made in the container propagated to the host: are they private? TODO 03.1)");
+            r.check(ready, "the container never printed \"ready\"").assertExit(0);
+            r.check(after.equals(before), "after the run the host's mount table under " + Jocker.root()
+                    + " is not what it was:" + diff(before, after));
+            Step02Checks.assertNoLeftovers(r);
+        } finally {
+            host("umount", "-R", "-l", containers.toString());
+        }
+    }
+
+    @Test
+    @Order(5)
+    @DisplayName("the container sees only its own mounts (/, /proc, /dev, /sys ...) and no old root")
+    void containerSeesOnlyItsMounts() {
+        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c",
+                "cut -d' ' -f5 /proc/self/mountinfo; echo --; ls -a /"));
+        r.assertExit(0);
+        String[] parts = r.stdout().split("--\n", 2);
+        r.check(parts.length == 2, "expected the mount points, then --, then ls -a /");
+        List<String> mounts = parts[0].lines().toList();
+        for (String required : List.of("/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/sys")) {
+            r.check(mounts.contains(required), "expected " + required + " among the container's mount points " + mounts);
+        }
+        for (String m : mounts) {
+            r.check(m.equals("/") || m.startsWith("/proc") || m.startsWith("/dev") || m.startsWith("/sys"),
+                    "the container sees a mount that is not its own: " + m + " (is the old root detached? TODO 03.3)");
+        }
+        r.check(parts[1].lines().noneMatch(l -> l.startsWith(".old") || l.contains("old-root") || l.equals("put_old")),
+                "the old root's directory is still in the container's / (remove it after umount2, TODO 03.3)");
+    }
+
+    @Test
+    @Order(6)
+    @DisplayName("/dev holds null, zero, full, random, urandom, tty and the /proc/self/fd links; /sys is read-only")
+    void devAndSys() {
+        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c",
+                "for d in null zero full random urandom tty; do test -c /dev/$d && echo $d; done; "
+                        + "echo hidden > /dev/null && head -c 3 /dev/zero | wc -c; "
+                        + "for l in fd stdin stdout stderr ptmx; do readlink /dev/$l; done; "
+                        + "test -c /dev/pts/ptmx && echo pts; "
+                        + "if touch /sys/jocker-check 2>/dev/null; then echo sys-writable; else echo sys-ro; fi; "
+                        + "test -e /dev/sda -o -e /dev/vda -o -e /dev/mem && echo host-devices; true"));
+        r.assertExit(0).assertStdout("null\nzero\nfull\nrandom\nurandom\ntty\n3\n"
+                + "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\npts/ptmx\npts\nsys-ro\n");
+    }
+
+    /**
+     * The classic breakout: chroot into a subdirectory without moving the working directory along,
+     * then climb "..": the kernel stops ".." only at the process's root, which we are outside of.
+     * BusyBox's nsenter with --root does just that (it keeps the working directory). Against a
+     * chroot (step 02) the path leads to the host's /tmp; after pivot_root it ends at the
+     * container's own root, because nothing of the host is above it any more.
+     */
+    static final String BREAKOUT = "mkdir -p /x/bin && cp /bin/busybox /x/bin/busybox && "
+            + "nsenter --root=/x /bin/busybox cat " + "../".repeat(16) + "tmp/%s";
+
+    @Test
+    @Order(7)
+    @DisplayName("the chroot breakout of step 02 climbs only to the container's own root")
+    void breakoutFails() throws IOException {
+        String token = Jocker.token();
+        String name = "jocker-breakout-" + token;
+        Path onHost = Path.of("/tmp", name);
+        Files.writeString(onHost, "host " + token + "\n");
+        try {
+            // The same file name inside the container: the breakout must end there.
+            Jocker.Result r = Jocker.run(Jocker.container("sh", "-c",
+                    "echo container " + token + " > /tmp/" + name + " && " + String.format(BREAKOUT, name)));
+            r.check(!r.stdout().contains("host " + token),
+                    "the breakout read the host's " + onHost + ": the container can still reach the host's root (TODO 03.3)");
+            r.assertExit(0).assertStdout("container " + token + "\n");
+        } finally {
+            Files.deleteIfExists(onHost);
+        }
+    }
+
+    @Test
+    @Order(8)
+    @DisplayName("(control) the same breakout does escape a chroot: step 02 reads the host's file")
+    void breakoutWorksAgainstChroot() throws IOException {
+        Optional<Path> chroot = sibling("02_");
+        Assumptions.assumeTrue(chroot.isPresent(), "no step 02 file beside " + Jocker.script());
+        String token = Jocker.token();
+        String name = "jocker-breakout-" + token;
+        Path onHost = Path.of("/tmp", name);
+        Files.writeString(onHost, "host " + token + "\n");
+        String script = System.getProperty("jocker.script");
+        String step = System.getProperty("jocker.step");
+        try {
+            System.setProperty("jocker.script", chroot.get().toString());
+            System.setProperty("jocker.step", "2");
+            Jocker.run(Jocker.container("sh", "-c", String.format(BREAKOUT, name)))
+                    .assertExit(0).assertStdout("host " + token + "\n");
+        } finally {
+            System.setProperty("jocker.script", script);
+            if (step == null) System.clearProperty("jocker.step"); else System.setProperty("jocker.step", step);
+            Files.deleteIfExists(onHost);
+        }
+    }
+
+    /**
+     * SIGKILL gives the runtime no chance to clean up. Its container dies with it (the init asked
+     * for PR_SET_PDEATHSIG), its mounts die with the mount namespace, and the next run removes the
+     * container directory that is left (lib/Leftovers.java).
+     */
+    @Test
+    @Order(9)
+    @DisplayName("after the runtime is killed with SIGKILL: the container is gone, no mount leaks, the next run sweeps the rest")
+    void killedRuntimeLeavesNothing() throws IOException {
+        TreeSet<String> before = hostMounts();
+        Jocker.Running running = Jocker.start(Jocker.container("sh", "-c", "echo ready; exec sleep 60"));
+        boolean ready = running.awaitOutput("ready", READY);
+        List<ProcessHandle> container = running.process.toHandle().descendants().toList();
+        if (running.process.isAlive()) running.signal("KILL");
+        Jocker.Result r = running.await();
+        r.check(ready, "the container never printed \"ready\"");
+        r.check(!container.isEmpty(), "found no container process under the runtime");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (container.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) Jocker.sleep(100);
+        r.check(container.stream().noneMatch(ProcessHandle::isAlive),
+                "the container's processes outlived their runtime: " + container.stream().filter(ProcessHandle::isAlive)
+                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList());
+        TreeSet<String> after = hostMounts();
+        r.check(after.equals(before), "mounts leaked to the host after the runtime was killed:" + diff(before, after));
+        r.check(!Jocker.leftovers().isEmpty(), "expected the killed runtime's container directory to be left (to be swept)");
+
+        Jocker.Result next = Jocker.run(Jocker.container("true"));
+        next.assertExit(0);
+        next.check(Jocker.leftovers().isEmpty(),
+                "the next run did not sweep the killed runtime's container directory: " + Jocker.leftovers());
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    static String hostHostname() throws IOException {
+        return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+    }
+
+    /** The host's mount points under the state root (the rest of the host is not ours to watch). */
+    static TreeSet<String> hostMounts() throws IOException {
+        String root = Jocker.root().toRealPath().toString();
+        TreeSet<String> points = new TreeSet<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String point = unescape(line.split(" ")[4]);
+            if (point.startsWith(root) || point.contains("old-root")) points.add(point);
+        }
+        return points;
+    }
+
+    /** mountinfo writes a space as \040 and so on (man 5 proc). */
+    static String unescape(String s) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+                out.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                out.append(s.charAt(i));
+            }
+        }
+        return out.toString();
+    }
+
+    static String diff(TreeSet<String> a, TreeSet<String> b) {
+        List<String> lines = new ArrayList<>();
+        b.stream().filter(m -> !a.contains(m)).forEach(m -> lines.add("\n  + " + m));
+        a.stream().filter(m -> !b.contains(m)).forEach(m -> lines.add("\n  - " + m));
+        return String.join("", lines);
+    }
+
+    /** The step file NN_*.java beside the script under test. */
+    static Optional<Path> sibling(String prefix) {
+        try (Stream<Path> s = Files.list(Jocker.script().getParent())) {
+            return s.filter(p -> p.getFileName().toString().startsWith(prefix) && p.toString().endsWith(".java")).findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Runs a command on the host; fails the check (as a setup error) if it fails. */
+    static String host(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("failed to run " + String.join(" ", command) + " on the host: " + out.strip());
+            }
+            return out;
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException("failed to run " + String.join(" ", command) + ": " + e, e);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Step 04 PID namespace, black-box: the command is PID 1 and sees only the container's processes;
+ * signals sent to run reach PID 1, which decides what to do with them, as in Docker; when PID 1
+ * ends, the whole container ends; the host's System V IPC objects are out of sight; and --init
+ * puts a reaper in front of the command.
+ */
+@DisplayName("step 04 PID namespace")
+class Step04Checks {
+
+    static final Duration READY = Duration.ofSeconds(20);
+
+    @Test
+    @Order(1)
+    @DisplayName("the command is PID 1: /proc/1/cmdline is the command line given to run")
+    void commandIsPid1() {
+        Jocker.run(Jocker.container("cat", "/proc/1/cmdline"))
+                .assertExit(0)
+                .assertStdout("cat\0/proc/1/cmdline\0");
+    }
+
+    @Test
+    @Order(2)
+    @DisplayName("ps lists only the container's processes, and when PID 1 exits the others are gone too")
+    void onlyTheContainersProcesses() throws IOException {
+        // A sleep left running in the background, with an argument no other process has. The
+        // short sleep gives it time to exec (a fork not yet exec'd is still called sh), and the
+        // "exit 0" keeps sh from exec'ing ps, its last command, in its own place.
+        String seconds = "1" + (100000 + (long) (Math.random() * 800000));
+        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c", "sleep " + seconds + " & sleep 0.3; ps -o pid,comm; exit 0"));
+        r.assertExit(0);
+        List<String[]> rows = r.stdout().lines().skip(1).map(l -> l.trim().split("\\s+")).toList();
+        r.check(rows.size() == 3, "expected ps to list exactly 3 processes (sh, sleep, ps), got " + rows.size());
+        r.check(rows.get(0)[0].equals("1") && rows.get(0)[1].equals("sh"), "expected PID 1 to be sh");
+        r.check(rows.stream().map(x -> x[1]).sorted().toList().equals(List.of("ps", "sh", "sleep")),
+                "expected the processes sh, sleep and ps");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (!survivors("sleep\0" + seconds).isEmpty() && System.nanoTime() < deadline) Jocker.sleep(100);
+        r.check(survivors("sleep\0" + seconds).isEmpty(),
+                "the container's background `sleep " + seconds + "` still runs on the host after its PID 1 exited: "
+                        + survivors("sleep\0" + seconds));
+    }
+
+    @Test
+    @Order(3)
+    @DisplayName("SIGTERM to run reaches PID 1: a shell that traps TERM and exits gives 143")
+    void termReachesPid1() {
+        Jocker.Running running = Jocker.start(Jocker.container("sh", "-c",
+                "trap 'echo got TERM; exit 143' TERM; echo ready; while true; do sleep 0.1; done"));
+        boolean ready = running.awaitOutput("ready", READY);
+        if (running.process.isAlive()) running.signal("TERM");
+        Jocker.Result r = running.await(Duration.ofSeconds(10));
+        r.check(ready, "the container never printed \"ready\"");
+        r.assertExit(143).assertStdout("ready\ngot TERM\n");
+    }
+
+    @Test
+    @Order(4)
+    @DisplayName("a PID 1 without a TERM handler (sleep) ignores SIGTERM; SIGKILL of run ends the container")
+    void pid1IgnoresTerm() {
+        Jocker.Running running = Jocker.start(Jocker.container("sh", "-c", "echo ready; exec sleep 60"));
+        boolean ready = running.awaitOutput("ready", READY);
+        List<ProcessHandle> container = running.process.toHandle().descendants().toList();
+        if (running.process.isAlive()) running.signal("TERM");
+        Jocker.sleep(1500);
+        boolean survived = running.process.isAlive();
+        if (running.process.isAlive()) running.signal("KILL");
+        Jocker.Result r = running.await(Duration.ofSeconds(10));
+        r.check(ready, "the container never printed \"ready\"");
+        r.check(survived, "run ended on SIGTERM, but sleep as PID 1 has no handler and should have ignored it"
+                + " (is the command PID 1? TODO 04.1)");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (container.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) Jocker.sleep(100);
+        r.check(container.stream().noneMatch(ProcessHandle::isAlive), "the container outlived its runtime");
+    }
+
+    @Test
+    @Order(5)
+    @DisplayName("the host's System V shared memory is invisible inside; /dev/mqueue is the container's own")
+    void ipcIsolated() {
+        Assumptions.assumeTrue(onPath("ipcmk") && onPath("ipcrm"),
+                "ipcmk and ipcrm (util-linux) are not installed on the host");
+        String made = Step03Checks.host("ipcmk", "-M", "4096");
+        Matcher m = Pattern.compile("(\\d+)").matcher(made);
+        Assumptions.assumeTrue(m.find(), "ipcmk printed no id: " + made);
+        String shmid = m.group(1);
+        try {
+            Jocker.Result r = Jocker.run(Jocker.container("sh", "-c",
+                    "awk 'NR > 1 { print $2 }' /proc/sysvipc/shm; echo --; grep -c ' /dev/mqueue .* - mqueue ' /proc/self/mountinfo"));
+            r.assertExit(0);
+            String[] parts = r.stdout().split("--\n", 2);
+            r.check(parts[0].lines().noneMatch(shmid::equals),
+                    "the host's shared memory segment " + shmid + " is visible in the container (TODO 04.2)");
+            r.check(parts.length == 2 && parts[1].trim().equals("1"), "expected one mqueue filesystem at /dev/mqueue");
+        } finally {
+            Step03Checks.host("ipcrm", "-m", shmid);
+        }
+    }
+
+    /**
+     * An orphan is handed to PID 1, and stays a zombie until PID 1 waits for it. Here the orphan
+     * is a short sleep whose parent subshell exits at once, and PID 1 becomes a long sleep, which
+     * never waits: a second later ps shows the zombie. With --init the reaper is PID 1 and reaps it.
+     */
+    static final String ZOMBIE = "(sleep 0.2 &); (sleep 1.5; ps -o stat,comm) & exec sleep 3";
+
+    @Test
+    @Order(6)
+    @DisplayName("without --init a PID 1 that never waits (sleep) leaves a zombie behind")
+    void zombieWithoutInit() {
+        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c", ZOMBIE));
+        r.assertExit(0).check(r.stdout().lines().anyMatch(l -> l.trim().startsWith("Z")),
+                "expected ps to show a zombie (state Z) under a PID 1 that never waits");
+    }
+
+    @Test
+    @Order(7)
+    @DisplayName("--init: PID 1 is a reaper; it reaps orphans, passes SIGTERM on, and exits the way the command did")
+    void initReaps() {
+        Jocker.Result r = Jocker.run(Jocker.container(List.of("--init"), "sh", "-c", ZOMBIE));
+        r.assertExit(0).check(r.stdout().lines().noneMatch(l -> l.trim().startsWith("Z")),
+                "expected no zombie with --init: PID 1 should reap every child (TODO 04.3)");
+
+        Jocker.Running running = Jocker.start(Jocker.container(List.of("--init"), "sh", "-c",
+                "echo pid $$; echo ready; exec sleep 60"));
+        boolean ready = running.awaitOutput("ready", READY);
+        if (running.process.isAlive()) running.signal("TERM");
+        Jocker.Result t = running.await(Duration.ofSeconds(10));
+        t.check(ready, "the container never printed \"ready\"");
+        t.check(!t.stdout().startsWith("pid 1\n"), "with --init the command should not be PID 1");
+        t.assertExit(143);
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    /** Host processes whose command line contains {@code needle} (NUL-separated words). */
+    static List<Long> survivors(String needle) {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().matches("\\d+")).filter(p -> {
+                try {
+                    return new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8).contains(needle);
+                } catch (IOException gone) {
+                    return false;
+                }
+            }).map(p -> Long.parseLong(p.getFileName().toString())).toList();
+        } catch (IOException e) {
+            throw new IllegalStateException("failed to list /proc: " + e, e);
+        }
+    }
+
+    static boolean onPath(String program) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (Files.isExecutable(Path.of(dir.isEmpty() ? "." : dir, program))) return true;
+        }
+        return false;
+    }
+}
