@@ -139,6 +139,36 @@ final class Jocker {
         }
     }
 
+    /**
+     * The cgroup parent every run uses unless a check sets its own ({@code JOCKER_CGROUP_PARENT}):
+     * runs from step 05 on make their cgroups under it, never under the host's {@code jocker}.
+     */
+    static final String CGROUP_PARENT = "jocker-test-" + ProcessHandle.current().pid();
+
+    /**
+     * Removes {@link #CGROUP_PARENT} from every cgroup hierarchy, with any empty cgroup a broken
+     * run left in it. Only directories of that exact name are touched: they are ours.
+     */
+    static void removeCgroupParent() {
+        Path top = Path.of("/sys/fs/cgroup");
+        List<Path> trees = new ArrayList<>(List.of(top));
+        try (Stream<Path> s = Files.list(top)) {
+            s.filter(Files::isDirectory).forEach(trees::add);
+        } catch (IOException e) {
+            return;
+        }
+        for (Path tree : trees) {
+            Path parent = tree.resolve(CGROUP_PARENT);
+            if (!Files.isDirectory(parent)) continue;
+            try (Stream<Path> s = Files.list(parent)) {
+                s.filter(Files::isDirectory).forEach(child -> child.toFile().delete());
+            } catch (IOException e) {
+                // fall through: the rmdir below reports nothing either, a busy cgroup stays
+            }
+            parent.toFile().delete();   // rmdir(2); cgroupfs allows it once no cgroup is inside
+        }
+    }
+
     /** The container directories left under {@code $JOCKER_ROOT/containers}. */
     static List<Path> leftovers() {
         Path containers = root().resolve("containers");
@@ -234,6 +264,7 @@ final class Jocker {
             e.remove("JOCKER_TRACE");
             e.remove("JOCKER_DEBUG");
             e.put("JOCKER_ROOT", root().toString());
+            e.put("JOCKER_CGROUP_PARENT", CGROUP_PARENT);
             e.putAll(env);
             long started = System.nanoTime();
             Process p = pb.start();

@@ -39,10 +39,12 @@ class Step04Checks {
     @DisplayName("ps lists only the container's processes, and when PID 1 exits the others are gone too")
     void onlyTheContainersProcesses() throws IOException {
         // A sleep left running in the background, with an argument no other process has. The
-        // short sleep gives it time to exec (a fork not yet exec'd is still called sh), and the
+        // loop waits until it has exec'd (a fork not yet exec'd is still called sh), and the
         // "exit 0" keeps sh from exec'ing ps, its last command, in its own place.
         String seconds = "1" + (100000 + (long) (Math.random() * 800000));
-        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c", "sleep " + seconds + " & sleep 0.3; ps -o pid,comm; exit 0"));
+        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c", "sleep " + seconds
+                + " & while [ \"$(cat /proc/$!/comm 2>/dev/null)\" != sleep ]; do sleep 0.05; done;"
+                + " ps -o pid,comm; exit 0"));
         r.assertExit(0);
         List<String[]> rows = r.stdout().lines().skip(1).map(l -> l.trim().split("\\s+")).toList();
         r.check(rows.size() == 3, "expected ps to list exactly 3 processes (sh, sleep, ps), got " + rows.size());

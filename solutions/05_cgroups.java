@@ -1,0 +1,355 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+// Step 05 cgroups: limit what a container may use: memory, CPU time, processes.
+//
+// Goal:  every container gets its own cgroup under a "jocker" parent, with the limits of
+//        --memory, --cpus and --pids-limit written into it; the init process is put in before it
+//        execs the command, gets a cgroup namespace of its own, and the cgroup is removed after.
+//        Works on cgroup v2 (your VM), v1, and the hybrid of both.
+// Usage: jbang steps/05_cgroups.java run [--memory SIZE] [--cpus N] [--pids-limit N] IMAGE COMMAND [ARG...]
+// See:   chapters/05-cgroups.adoc
+//
+//   $ jbang steps/05_cgroups.java run --memory 64m busybox sh -c 'x=$(head -c 200m /dev/zero | tr "\0" a)'
+//   jocker: container 3f2a9c1b7d4e was killed: out of memory (limit 64m)
+//   $ echo $?
+//   137
+//
+//SOURCES 04_pid_ns.java
+//SOURCES ../lib/Cgroups.java
+//MAIN ControlGroups
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import picocli.CommandLine.Option;
+
+/** Step 05: the container's memory, CPU time and number of processes are limited by a cgroup. */
+class ControlGroups extends PidNs {
+
+    public static void main(String[] args) {
+        System.exit(Cli.execute(new ControlGroups(), "05_cgroups", args));
+    }
+
+    @Override
+    List<ConfigOption> options() { return plus(super.options(), new Limits()); }
+
+    @Override
+    List<Feature> features() { return plus(super.features(), new Cgroup()); }
+
+    // tag::options[]
+    /**
+     * {@code --memory 64m --cpus 0.5 --pids-limit 20}: Docker's spellings and units, written into
+     * the config's {@code linux.resources} the way an OCI config.json has them.
+     */
+    static class Limits implements ConfigOption {
+        /** Docker refuses less than 6 MiB: below that not even a small process gets going. */
+        static final long MIN_MEMORY = 6L << 20;
+
+        @Option(names = {"-m", "--memory"}, paramLabel = "SIZE",
+                description = "Memory limit, e.g. 64m or 1g (units b, k, m, g). A container that "
+                        + "needs more is killed by the kernel's OOM killer: exit code 137.")
+        String memory;
+
+        @Option(names = "--cpus", paramLabel = "N",
+                description = "CPU time limit in CPUs, e.g. 0.5 for half of one CPU.")
+        String cpus;
+
+        @Option(names = "--pids-limit", paramLabel = "N",
+                description = "The most processes (and threads) the container may have at once; "
+                        + "-1: no limit.")
+        Long pidsLimit;
+
+        @Override
+        public void configure(Config config) {
+            Config.Resources r = new Config.Resources();
+            if (memory != null) {
+                long bytes;
+                try {
+                    bytes = Cgroups.parseBytes(memory);
+                } catch (IllegalArgumentException e) {
+                    throw new ContainerError("invalid value \"" + memory
+                            + "\" for --memory: use a size such as 64m or 1g");
+                }
+                if (bytes < MIN_MEMORY) {
+                    throw new ContainerError("invalid value \"" + memory + "\" for --memory: the minimum is "
+                            + Cgroups.formatBytes(MIN_MEMORY));
+                }
+                r.memory = new Config.Memory();
+                r.memory.limit = bytes;
+                r.memory.swap = bytes;   // OCI's swap is memory plus swap: equal means no swap at all
+            }
+            if (cpus != null) {
+                int online = Runtime.getRuntime().availableProcessors();
+                long quota;
+                try {
+                    quota = Cgroups.cpuQuota(cpus);
+                } catch (IllegalArgumentException e) {
+                    quota = 0;
+                }
+                // The kernel takes no quota below 1 ms per period; Docker's range is 0.01 to all CPUs.
+                if (quota < 1000 || quota > online * Cgroups.CPU_PERIOD_US) {
+                    throw new ContainerError("invalid value \"" + cpus + "\" for --cpus: the range is 0.01 to "
+                            + online + " (the CPUs this machine has)");
+                }
+                r.cpu = new Config.Cpu();
+                r.cpu.quota = quota;
+                r.cpu.period = Cgroups.CPU_PERIOD_US;
+            }
+            if (pidsLimit != null && pidsLimit > 0) {
+                r.pids = new Config.Pids();
+                r.pids.limit = pidsLimit;
+            } else if (pidsLimit != null && pidsLimit < -1) {
+                throw new ContainerError("invalid value \"" + pidsLimit
+                        + "\" for --pids-limit: use a positive number, or -1 for no limit");
+            }
+            if (r.memory != null || r.cpu != null || r.pids != null) config.linux.resources = r;
+        }
+    }
+    // end::options[]
+
+    /**
+     * The container's cgroup: a directory {@code jocker/ID} in every cgroup tree that serves the
+     * controllers we use. On cgroup v2 that is one directory, on v1 one per tree
+     * ({@code /sys/fs/cgroup/memory/jocker/ID}, {@code /sys/fs/cgroup/pids/jocker/ID}, ...).
+     * man 7 cgroups; the kernel's cgroup-v2.rst and cgroup-v1/*.rst.
+     */
+    static class Cgroup implements Feature {
+        /** What we limit and count. {@code cpuacct} is v1's CPU-time counter; v2 counts in cpu.stat. */
+        static final List<String> CONTROLLERS = List.of("memory", "cpu", "cpuacct", "pids");
+
+        // tag::prepare[]
+        /** In the runtime: create the cgroup and write the limits into it. */
+        @Override
+        public void prepare(Container container) throws Exception {
+            Cgroups.Layout layout = Cgroups.detect();
+            Config.Resources limits = container.config.linux.resources;
+            requireControllers(layout, limits);
+            String path = Cgroups.parent() + "/" + container.id;
+            // Recorded before anything is made, so that release (also a later run's sweep of a
+            // killed runtime's leftovers) knows which cgroup is ours, and touches no other.
+            container.config.linux.cgroupsPath = "/" + path;
+            // As in an OCI config; like runc, init unshares it itself, once it is in its cgroup.
+            container.config.withNamespace("cgroup");
+            Log.verbose("container %s: cgroup %s (%s)",
+                    container.shortId(), path, layout.describe(CONTROLLERS));
+            create(layout, path, limits);
+        }
+        // end::prepare[]
+
+        // tag::create[]
+        /** Makes the cgroup {@code path} in every tree we use and writes the {@code limits}. */
+        void create(Cgroups.Layout layout, String path, Config.Resources limits) throws IOException {
+            for (Cgroups.Hierarchy tree : layout.serving(CONTROLLERS)) {
+                makeParent(tree, Cgroups.parent());
+                Cgroups.mkdir(tree.dir(path));                                 // <.>
+            }
+            if (limits == null) return;
+            if (limits.memory != null) {
+                Cgroups.Hierarchy tree = layout.of("memory");
+                Path dir = tree.dir(path);
+                if (tree.version() == Cgroups.Version.V2) {
+                    set("memory limit", dir.resolve("memory.max"), limits.memory.limit);   // <.>
+                    // memory.swap.max is swap on its own: 0, or the limit would not hold
+                    setIfPresent("swap limit", dir.resolve("memory.swap.max"),
+                            limits.memory.swap - limits.memory.limit);
+                } else {
+                    set("memory limit", dir.resolve("memory.limit_in_bytes"), limits.memory.limit);
+                    // v1's memsw is memory plus swap (after the memory limit: memsw >= memory)
+                    setIfPresent("swap limit", dir.resolve("memory.memsw.limit_in_bytes"),
+                            limits.memory.swap);
+                }
+            }
+            if (limits.cpu != null) {
+                Cgroups.Hierarchy tree = layout.of("cpu");
+                Path dir = tree.dir(path);
+                if (tree.version() == Cgroups.Version.V2) {
+                    String max = limits.cpu.quota + " " + limits.cpu.period;
+                    set("cpu limit", dir.resolve("cpu.max"), max);                     // <.>
+                } else {
+                    set("cpu limit", dir.resolve("cpu.cfs_period_us"), limits.cpu.period);
+                    set("cpu limit", dir.resolve("cpu.cfs_quota_us"), limits.cpu.quota);
+                }
+            }
+            if (limits.pids != null) {
+                Path dir = layout.of("pids").dir(path);
+                set("pids limit", dir.resolve("pids.max"), limits.pids.limit);         // <.>
+            }
+        }
+        // end::create[]
+
+        // tag::parent[]
+        /**
+         * Makes the parent ({@code jocker}) if it is missing. On v2 a cgroup's children get only
+         * the controllers listed in its {@code cgroup.subtree_control}, so we enable ours in every
+         * cgroup from the root down to the parent: that is delegation. (v1 has no such step: every
+         * cgroup of the memory tree has the memory files.)
+         */
+        static void makeParent(Cgroups.Hierarchy tree, String parent) throws IOException {
+            Path dir = tree.mount();
+            for (String part : parent.split("/")) {
+                if (tree.version() == Cgroups.Version.V2) enableControllers(tree, dir);
+                dir = dir.resolve(part);
+                if (!Files.isDirectory(dir)) {
+                    try {
+                        Cgroups.mkdir(dir);
+                    } catch (java.nio.file.FileAlreadyExistsException raced) {
+                        // another run made it at the same moment: fine
+                    }
+                }
+            }
+            if (tree.version() == Cgroups.Version.V2) enableControllers(tree, dir);
+        }
+
+        /** Writes +memory, +cpu, +pids into {@code dir/cgroup.subtree_control}, those not there yet. */
+        static void enableControllers(Cgroups.Hierarchy tree, Path dir) throws IOException {
+            String control = Cgroups.read(dir.resolve("cgroup.subtree_control"));
+            List<String> enabled = List.of(control.split("\\s+"));
+            for (String c : CONTROLLERS) {
+                if (!tree.controllers().contains(c) || enabled.contains(c)) continue;
+                try {
+                    Cgroups.write(dir.resolve("cgroup.subtree_control"), "+" + c);
+                } catch (IOException e) {
+                    throw new ContainerError("failed to enable the " + c + " controller in "
+                            + dir.resolve("cgroup.subtree_control") + ": " + Cgroups.reason(e), e);
+                }
+            }
+        }
+        // end::parent[]
+
+        // tag::attach[]
+        /** In the runtime, while init waits for GO: move it into the cgroup, in every tree. */
+        @Override
+        public void attach(Container container, int pid) throws Exception {
+            String path = ours(container);
+            if (path == null) return;
+            for (Cgroups.Hierarchy tree : Cgroups.detect().serving(CONTROLLERS)) {
+                // cgroup.procs moves the whole process, all its threads (v1's "tasks" moves one thread)
+                Cgroups.write(tree.dir(path).resolve("cgroup.procs"), Integer.toString(pid));   // <.>
+            }
+        }
+        // end::attach[]
+
+        // tag::enter[]
+        /** In init, already inside its cgroup: make that cgroup the root of what it can see. */
+        @Override
+        public void enter(Config config) {
+            // /proc/self/cgroup shows paths relative to the cgroup we are in at this moment: "/".
+            // Done here, not at spawn, because only now are we in the container's cgroup.
+            Linux.unshare(Linux.CLONE_NEWCGROUP);   // <.>
+        }
+        // end::enter[]
+
+        // tag::oom[]
+        /** In the runtime, after the container exited: was it killed for running out of memory? */
+        @Override
+        public void exited(Container container, int exitCode) throws Exception {
+            String path = ours(container);
+            Config.Resources limits = container.config.linux.resources;
+            if (path == null || limits == null || limits.memory == null) return;
+            Cgroups.Hierarchy tree = Cgroups.detect().of("memory");
+            Path dir = tree.dir(path);
+            long kills;
+            if (tree.version() == Cgroups.Version.V2) {
+                Map<String, Long> events = Cgroups.readKeyed(dir.resolve("memory.events"));      // <.>
+                kills = events.getOrDefault("oom_kill", 0L);
+            } else {
+                Map<String, Long> oom = Cgroups.readKeyed(dir.resolve("memory.oom_control"));   // <.>
+                boolean under = oom.getOrDefault("under_oom", 0L) > 0 || (exitCode == 137 && failcnt(dir) > 0);
+                kills = oom.containsKey("oom_kill") ? oom.get("oom_kill") : under ? 1 : 0;
+            }
+            if (kills == 0) return;
+            String limit = Cgroups.formatBytes(limits.memory.limit);
+            if (exitCode == 128 + Linux.SIGKILL) {
+                Log.error("container %s was killed: out of memory (limit %s)",
+                        container.shortId(), limit);
+            } else {
+                Log.error("container %s: the kernel killed %d of its processes: out of memory (limit %s)",
+                        container.shortId(), kills, limit);
+            }
+        }
+        // end::oom[]
+
+        private static long failcnt(Path dir) {
+            try {
+                return Long.parseLong(Cgroups.read(dir.resolve("memory.failcnt")));
+            } catch (IOException | NumberFormatException e) {
+                return 0;
+            }
+        }
+
+        // tag::release[]
+        /** In the runtime, after exit or a failed start: remove the cgroup from every tree. */
+        @Override
+        public void release(Container container) throws Exception {
+            String path = ours(container);
+            if (path == null) return;                  // prepare did not get far: nothing of ours
+            List<Path> dirs = Cgroups.detect().serving(CONTROLLERS).stream()
+                    .map(tree -> tree.dir(path)).filter(Files::isDirectory).toList();
+            if (dirs.isEmpty()) return;
+            for (Path dir : dirs) {
+                // A cgroup with processes cannot be removed (EBUSY). PID 1 has exited, but the
+                // kernel may still be tearing down the rest of the container: try again briefly.
+                for (int attempt = 1; ; attempt++) {
+                    try {
+                        Cgroups.rmdir(dir);            // <.>
+                        break;
+                    } catch (IOException e) {
+                        if (!Cgroups.busy(e) || attempt == 100) throw e;
+                        if (attempt >= 25) killAll(dir);
+                        Thread.sleep(20);
+                    }
+                }
+            }
+        }
+        // end::release[]
+
+        /** Last resort for a cgroup that will not empty: SIGKILL what is left in it (ours only). */
+        private static void killAll(Path dir) {
+            for (int pid : Cgroups.procs(dir)) {
+                try {
+                    Linux.kill(pid, Linux.SIGKILL);
+                } catch (Linux.LinuxException gone) {
+                    // exited meanwhile
+                }
+            }
+        }
+
+        /** The path of the container's cgroup below each tree's root, or null if none was made. */
+        static String ours(Container container) {
+            String p = container.config.linux.cgroupsPath;
+            return p == null || p.isBlank() ? null : p;
+        }
+
+        /** A limit asked for needs its controller; say so before anything is made. */
+        static void requireControllers(Cgroups.Layout layout, Config.Resources limits) {
+            if (limits == null) return;
+            if (limits.memory != null) require(layout, "memory");
+            if (limits.cpu != null) require(layout, "cpu");
+            if (limits.pids != null) require(layout, "pids");
+        }
+
+        private static void require(Cgroups.Layout layout, String controller) {
+            if (layout.of(controller) == null) {
+                throw new ContainerError("failed to set the " + controller + " limit: no cgroup tree "
+                        + "on this machine has the " + controller + " controller (see /proc/cgroups)");
+            }
+        }
+
+        /** Writes one limit; a value the kernel refuses becomes one line and exit code 125. */
+        static void set(String what, Path file, Object value) {
+            try {
+                Cgroups.write(file, value.toString());
+            } catch (IOException e) {
+                throw new ContainerError("failed to set the " + what + ": write " + value
+                        + " to " + file + ": " + Cgroups.reason(e), e);
+            }
+        }
+
+        /** Like {@link #set}, for a file some kernels lack (swap accounting can be compiled out). */
+        static void setIfPresent(String what, Path file, Object value) {
+            if (Files.exists(file)) set(what, file, value);
+        }
+    }
+}

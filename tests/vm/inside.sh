@@ -1,0 +1,58 @@
+#!/bin/sh
+# Runs as PID 1 of the test VM (see vm.sh and init), on a pure cgroup v2 kernel. It runs step 05
+# with plain java (the command line JBang printed on the host, in /results/command) and writes,
+# for each case NAME:
+#   NAME.rc NAME.out NAME.err   run's exit code, stdout and stderr
+#   NAME.left                   what is left under the cgroup parent afterwards (must be empty)
+#   NAME.seconds                how long the run took
+# plus env (kernel, cgroup controllers and mounts) and, last, done. Then it powers the VM off.
+# Kept small on purpose: under emulation a JVM starts about 25 times slower than on the host.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+R=/results
+BB=/bin/busybox
+
+mkdir -p $R
+mount -t 9p -o trans=virtio,version=9p2000.L results $R || { echo "inside: no results share"; $BB poweroff -f; }
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+# Pure cgroup v2, as on the learners' VMs: one tree at /sys/fs/cgroup with every controller.
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+
+{
+  echo "kernel: $(uname -r)"
+  echo "controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+  grep cgroup /proc/self/mountinfo
+} > $R/env 2>&1
+
+export JOCKER_ROOT=/tmp/jocker JOCKER_CGROUP_PARENT=jocker-vm
+mkdir -p $JOCKER_ROOT/images
+ln -s "$(cat $R/image)" $JOCKER_ROOT/images/busybox.tar
+eval "set -- $(cat $R/command)"
+# The runtime's own JVM starts the way it starts its init: C1 only, serial GC (see ContainerRuntime).
+java=$1; shift
+set -- "$java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData "$@"
+
+# case NAME RUN-ARGS...: one run of step 05, and what it left behind.
+case_() {
+  name=$1; shift
+  echo "inside: $name" > /dev/console
+  start=$(date +%s)
+  "$@" > $R/$name.out 2> $R/$name.err
+  echo $? > $R/$name.rc
+  echo $(( $(date +%s) - start )) > $R/$name.seconds
+  find /sys/fs/cgroup/$JOCKER_CGROUP_PARENT -mindepth 1 -maxdepth 1 -type d > $R/$name.left 2>&1
+  cat /sys/fs/cgroup/$JOCKER_CGROUP_PARENT/cgroup.subtree_control > $R/$name.subtree 2>&1
+}
+
+# Out of memory: a shell that reads 200m into a variable under a 64m limit is OOM-killed. With
+# --trace, oom.err also shows every cgroup file the runtime wrote on v2 (the chapter quotes it).
+case_ oom "$@" run --trace --memory 64m busybox sh -c 'x=$(head -c 200m /dev/zero | tr "\0" a); echo survived'
+
+# Pids: under --pids-limit 20 the shell gets 19 children, then fork fails; it also shows its
+# /proc/self/cgroup, which the cgroup namespace turns into "0::/".
+case_ pids "$@" run --pids-limit 20 busybox sh -c \
+  'cat /proc/self/cgroup; for i in $(seq 1 60); do sleep 30 & echo started $i; done'
+
+echo done > $R/done
+sync
+$BB poweroff -f
