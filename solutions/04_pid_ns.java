@@ -7,11 +7,11 @@
 // Usage: jbang steps/04_pid_ns.java run [-e KEY=VALUE]... [--hostname NAME] [--init] IMAGE COMMAND [ARG...]
 // See:   chapters/04-pid-namespace.adoc
 //
-//   $ jbang steps/04_pid_ns.java run busybox sh -c 'sleep 10 & ps -o pid,comm; exit 0'
+//   $ jbang steps/04_pid_ns.java run busybox sh -c 'sleep 10 & sleep 0.5; ps -o pid,comm; exit 0'
 //   PID   COMMAND
 //       1 sh
 //      17 sleep
-//      18 ps
+//      19 ps
 //   (2 to 16 went to the threads of the JVM that was PID 1 before it exec'd sh)
 //
 //SOURCES 03_mount_ns.java

@@ -14,7 +14,10 @@ BB=/bin/busybox
 
 mkdir -p $R
 mount -t 9p -o trans=virtio,version=9p2000.L results $R || { echo "inside: no results share"; $BB poweroff -f; }
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# The state root on a tmpfs of its own. Not on /tmp: the host's /tmp must stay visible, since the
+# checkout under test (and so the image and the scripts) may live there, as CI's clone does.
+mkdir -p /var/lib/jocker-vm
+mount -t tmpfs -o mode=755 tmpfs /var/lib/jocker-vm
 # Pure cgroup v2, as on the learners' VMs: one tree at /sys/fs/cgroup with every controller.
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 
@@ -24,7 +27,7 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
   grep cgroup /proc/self/mountinfo
 } > $R/env 2>&1
 
-export JOCKER_ROOT=/tmp/jocker JOCKER_CGROUP_PARENT=jocker-vm
+export JOCKER_ROOT=/var/lib/jocker-vm JOCKER_CGROUP_PARENT=jocker-vm
 mkdir -p $JOCKER_ROOT/images
 ln -s "$(cat $R/image)" $JOCKER_ROOT/images/busybox.tar
 eval "set -- $(cat $R/command)"
