@@ -141,12 +141,16 @@ build_busybox_image() {
 # Step 05 is proven on a real cgroup v2 kernel too (tests/vm/): qemu, and Debian's kernel package
 # fetched with apt-get download and unpacked under build/vm (nothing is installed on this machine).
 prepare_cgroup_v2_vm() {
+  # On a pure cgroup v2 machine (the workshop VM) the checks prove v2 on the host itself.
+  if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then return 0; fi
   [ "$(uname -m)" = x86_64 ] || { say "not x86_64: the cgroup v2 VM checks will be skipped"; return 0; }
   apt_install qemu-system-x86
   if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
   fi
-  "$ROOT/tests/vm/vm.sh" prepare || die "could not prepare the cgroup v2 test VM (tests/vm/vm.sh prepare)"
+  # Not fatal: everything but step 05's VM checks works without it, and those say what failed.
+  "$ROOT/tests/vm/vm.sh" prepare \
+    || say "warning: could not prepare the cgroup v2 test VM (tests/vm/vm.sh prepare); step 05's VM checks will fail"
 }
 
 # Compiles every script once, so that the first run is not the one that waits.

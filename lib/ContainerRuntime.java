@@ -175,6 +175,7 @@ abstract class ContainerRuntime {
             // tag::init-side[]
             // If the runtime dies, we die too: the kernel sends SIGKILL (see InitProcess).
             Linux.prctl(Linux.PR_SET_PDEATHSIG, Linux.SIGKILL);
+            long ignoredSignals = Linux.ignoredSignals();   // read now: /proc may be gone later
             Config config = Config.read(configFile);
             pipe.send(InitPipe.Message.READY);
             if (pipe.receive().message() != InitPipe.Message.GO) {
@@ -184,6 +185,8 @@ abstract class ContainerRuntime {
             // Only stdin, stdout and stderr go on to the user's command; the pipe to the runtime
             // closes on exec, which is how the runtime learns that exec worked.
             Linux.closeOnExecFrom(3);
+            // Ignored signals would stay ignored in the command: start it with the defaults.
+            Linux.resetSignals(ignoredSignals);
             exec(config.process);
             // end::init-side[]
             throw new ContainerError("exec returned without running " + config.process.args);

@@ -92,6 +92,7 @@ final class Linux {
         @SaveError int pipe2(int[] fds, int flags);
         @SaveError long syscall(long number, String arg1, String arg2);
         @SaveError long syscall(long number, long arg1, long arg2, long arg3);
+        @SaveError long syscall(long number, long arg1, jnr.ffi.Pointer arg2, jnr.ffi.Pointer arg3, long arg4);
     }
 
     private static final POSIX posix = POSIXFactory.getNativePOSIX();
@@ -521,6 +522,47 @@ final class Linux {
             }
         } catch (java.io.IOException e) {
             throw new LinuxException("close_range(" + first + ")", ENOSYS, e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Signal dispositions
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * The signals this process ignores (SIG_IGN), as the bit mask of {@code SigIgn} in
+     * /proc/self/status: bit N-1 stands for signal N. Ignored signals stay ignored across execve
+     * (man 7 signal, "Signal disposition"), so the init process reads them while /proc is the
+     * host's and resets them with {@link #resetSignals} just before exec.
+     */
+    static long ignoredSignals() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("SigIgn:")) return Long.parseUnsignedLong(line.substring(7).trim(), 16);
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // no /proc: nothing known to reset
+        }
+        return 0;
+    }
+
+    /**
+     * {@code rt_sigaction(sig, {SIG_DFL}, NULL, 8)} for every signal in {@code mask}, so that the
+     * user's command starts with default dispositions, as in Docker, whatever the runtime
+     * inherited (a shell starts background jobs with SIGINT ignored). man 2 sigaction. The raw
+     * system call (13 on x86_64, 134 on aarch64), because glibc's wrapper refuses the two
+     * signals it reserves for itself (32 and 33), which a JVM may leave ignored.
+     */
+    static void resetSignals(long mask) {
+        if (mask == 0) return;
+        long nr = AARCH64 ? 134 : 13;
+        jnr.ffi.Pointer defaultAction = jnr.ffi.Memory.allocateDirect(ffi, 32, true);   // SIG_DFL, no flags, empty mask
+        for (int sig = 1; sig <= 64; sig++) {
+            if ((mask & (1L << (sig - 1))) == 0 || sig == SIGKILL || sig == SIGSTOP) continue;
+            String call = "rt_sigaction(" + sig + ", {SIG_DFL}, NULL, 8)";
+            long r = libc.syscall(nr, sig, defaultAction, null, 8);
+            if (r < 0) throw fail(call, ffi.getLastError());
+            traceOk(call, r);
         }
     }
 
