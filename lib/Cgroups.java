@@ -343,6 +343,10 @@ final class Cgroups {
             throw new IllegalArgumentException("not a number");
         }
         if (n.signum() <= 0) throw new IllegalArgumentException("not positive");
-        return n.multiply(BigDecimal.valueOf(CPU_PERIOD_US)).setScale(0, java.math.RoundingMode.DOWN).longValue();
+        if (!cpus.trim().matches("[0-9.eE+-]+")) throw new IllegalArgumentException("not a number");
+        BigDecimal quota = n.multiply(BigDecimal.valueOf(CPU_PERIOD_US)).setScale(0, java.math.RoundingMode.DOWN);
+        // longValue() would wrap a huge value around into a small, wrong quota.
+        if (quota.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) throw new IllegalArgumentException("too large");
+        return quota.longValueExact();
     }
 }

@@ -33,7 +33,7 @@ final class Cli {
         run.setStopAtPositional(true);
         top.setExecutionExceptionHandler((e, cmd, parsed) -> handle(e));
         top.setParameterExceptionHandler((e, a) -> {
-            System.err.println("jocker: " + e.getMessage());
+            Log.error("%s", e.getMessage());
             System.err.println("See '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ContainerError.RUNTIME;
         });

@@ -42,16 +42,20 @@ final class Container {
         new SecureRandom().nextBytes(random);
         String id = HexFormat.of().formatHex(random);
         Path dir = containersDir().resolve(id);
-        Files.createDirectories(dir.getParent());
-        Files.createDirectory(dir);
-        Files.writeString(dir.resolve("runtime.pid"), Long.toString(ProcessHandle.current().pid()));
+        try {
+            Files.createDirectories(dir.getParent());
+            Files.createDirectory(dir);
+            Files.writeString(dir.resolve("runtime.pid"), Long.toString(ProcessHandle.current().pid()));
+        } catch (IOException e) {
+            throw new ContainerError("failed to create the container directory " + dir + ": " + Log.reason(e), e);
+        }
         config.annotations.put("jocker.id", id);
         return new Container(id, dir, config);
     }
 
     /** A container directory found on disk, e.g. the leftovers of a killed runtime. */
-    static Container existing(Path dir, Config config) {
-        return new Container(dir.getFileName().toString(), dir, config);
+    static Container existing(String id, Path dir, Config config) {
+        return new Container(id, dir, config);
     }
 
     /** The first 12 hex digits of the id, as Docker shows it. */

@@ -54,6 +54,7 @@ abstract class ContainerRuntime {
 
     /** Runs one container in the foreground; returns the exit code {@code run} should have. */
     final int run(Config config) throws Exception {
+        handleSignals();
         Leftovers.sweep(this);
         Container container = Container.create(config);
         List<Feature> prepared = new ArrayList<>();
@@ -63,19 +64,36 @@ abstract class ContainerRuntime {
             int cloneFlags = 0;
             for (Feature f : features()) {
                 prepared.add(f);
-                f.prepare(container);
+                try {
+                    f.prepare(container);
+                } finally {
+                    // On disk at once: a sweep after a SIGKILL finds what this feature made.
+                    container.config.write(container.configFile());
+                }
                 cloneFlags |= f.namespaces(container);
+                stopIfSignalled(container);
             }
             container.config.write(container.configFile());
             init = InitProcess.start(initCommand(container), initEnvironment(), cloneFlags);
             Log.verbose("container %s: init process is pid %d", container.shortId(), init.pid);
-            forwardSignals(init.pid);
+            forwardSignalsTo(init.pid);
 
             // tag::handshake[]
             InitPipe.Received r = init.pipe.expect(InitPipe.Message.READY);
             if (r.message() == InitPipe.Message.EOF) {
-                throw new ContainerError("failed to start container " + container.shortId()
-                        + ": the init process exited before it was ready");
+                // It died before it could say anything: killed (by a signal we forwarded, say),
+                // or the JVM could not start, in which case it has printed why.
+                Linux.WaitStatus status = Linux.waitpid(init.pid, 0);
+                reaped = true;
+                init.reaped();
+                // A JVM that a signal stops exits 128+N itself: that is a signal too.
+                int code = status.signaled() ? 128 + status.termSignal()
+                        : status.exitStatus() > 128 ? status.exitStatus() : ContainerError.RUNTIME;
+                throw new ContainerError(code,
+                        "failed to start container " + container.shortId()
+                                + ": the init process " + (status.signaled() ? "was killed by signal "
+                                + status.termSignal() : "exited with " + status.exitStatus())
+                                + " before it was ready", null);
             }
             if (r.message() == InitPipe.Message.FAILED) throw new ContainerError(r.exitCode(), r.text(), null);
             for (Feature f : features()) f.attach(container, init.pid);
@@ -99,6 +117,12 @@ abstract class ContainerRuntime {
                 }
             }
             return exitCode;
+        } catch (Exception e) {
+            // An interrupted write shows up as some I/O error: the signal is the real reason.
+            if (init == null && pendingSignal != 0 && !(e instanceof ContainerError c && c.exitCode() > 128)) {
+                stopIfSignalled(container);
+            }
+            throw e;
         } finally {
             if (init != null) {
                 if (!reaped) init.killAndReap();
@@ -145,20 +169,61 @@ abstract class ContainerRuntime {
         return env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
     }
 
+    /** The init process that signals go to, once there is one. */
+    private volatile int signalTarget;
+    /** A signal that came before there was an init process to pass it to. */
+    private volatile int pendingSignal;
+
     /**
-     * Passes SIGINT, SIGTERM and SIGHUP sent to the runtime on to the container's init, as
-     * {@code docker run} does; what happens then is up to the container's PID 1.
+     * SIGINT, SIGTERM and SIGHUP sent to the runtime go on to the container's init, as with
+     * {@code docker run}; what happens then is up to the container's PID 1. A signal that comes
+     * while the container is still being prepared (a big image unpacking) interrupts the
+     * preparation instead, so that the runtime cleans up and exits 128+N rather than dying with
+     * a half-unpacked rootfs left on disk.
      */
     // sun.misc.Signal is the JDK's only way to catch a signal (built with -XDignore.symbol.file)
-    private static void forwardSignals(int pid) {
+    private void handleSignals() {
+        Thread runner = Thread.currentThread();
         for (String name : new String[] {"INT", "TERM", "HUP"}) {
-            sun.misc.Signal.handle(new sun.misc.Signal(name), s -> {
-                try {
-                    Linux.kill(pid, s.getNumber());
-                } catch (Linux.LinuxException gone) {
-                    // the container has exited already
-                }
-            });
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), s -> {
+                    int target = signalTarget;
+                    if (target == 0) {
+                        pendingSignal = s.getNumber();
+                        runner.interrupt();
+                        return;
+                    }
+                    try {
+                        Linux.kill(target, s.getNumber());
+                    } catch (Linux.LinuxException gone) {
+                        // the container has exited already
+                    }
+                });
+            } catch (IllegalArgumentException ignoredByOurParent) {
+                // The JVM leaves alone a signal that was ignored when it started (nohup, a
+                // background job): then it stays ignored for us too.
+            }
+        }
+    }
+
+    private void forwardSignalsTo(int pid) {
+        signalTarget = pid;
+        Thread.interrupted();   // a signal forwarded from now on must not interrupt us
+        int pending = pendingSignal;
+        if (pending != 0) {
+            try {
+                Linux.kill(pid, pending);
+            } catch (Linux.LinuxException gone) {
+                // it is already gone
+            }
+        }
+    }
+
+    private void stopIfSignalled(Container container) {
+        int pending = pendingSignal;
+        if (pending != 0) {
+            throw new ContainerError(128 + pending, "stopped by signal " + pending
+                    + " while preparing container " + container.shortId(), null);
         }
     }
 
@@ -175,7 +240,7 @@ abstract class ContainerRuntime {
             // tag::init-side[]
             // If the runtime dies, we die too: the kernel sends SIGKILL (see InitProcess).
             Linux.prctl(Linux.PR_SET_PDEATHSIG, Linux.SIGKILL);
-            long ignoredSignals = Linux.ignoredSignals();   // read now: /proc may be gone later
+            Linux.SignalState signals = Linux.signalState();   // read now: /proc may be gone later
             Config config = Config.read(configFile);
             pipe.send(InitPipe.Message.READY);
             if (pipe.receive().message() != InitPipe.Message.GO) {
@@ -185,8 +250,8 @@ abstract class ContainerRuntime {
             // Only stdin, stdout and stderr go on to the user's command; the pipe to the runtime
             // closes on exec, which is how the runtime learns that exec worked.
             Linux.closeOnExecFrom(3);
-            // Ignored signals would stay ignored in the command: start it with the defaults.
-            Linux.resetSignals(ignoredSignals);
+            // Ignored or blocked signals would stay so in the command: start it with the defaults.
+            Linux.resetSignals(signals);
             exec(config.process);
             // end::init-side[]
             throw new ContainerError("exec returned without running " + config.process.args);

@@ -99,10 +99,13 @@ final class InitPipe {
         return new Received(m, 0, "");
     }
 
-    /** Receives and insists on {@code expected}; anything else is an error that names both. */
+    /**
+     * Receives and insists on {@code expected}; FAILED and EOF (the other side is gone) are
+     * returned for the caller to handle, anything else is an error that names both.
+     */
     Received expect(Message expected) {
         Received r = receive();
-        if (r.message() != expected && r.message() != Message.FAILED) {
+        if (r.message() != expected && r.message() != Message.FAILED && r.message() != Message.EOF) {
             throw new ContainerError("init pipe: expected " + expected + ", received " + r.message());
         }
         return r;

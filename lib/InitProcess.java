@@ -55,7 +55,7 @@ final class InitProcess {
         owner.start();
         // end::owner-thread[]
         try {
-            int pid = spawned.get();
+            int pid = awaitUninterruptibly(spawned);   // a child exists now: it must not be lost
             return new InitProcess(pid, new InitPipe(toRuntime[0], toInit[1]), reaped);
         } catch (ExecutionException e) {
             Linux.close(toRuntime[0]);
@@ -90,6 +90,22 @@ final class InitProcess {
             // ECHILD: someone reaped it already.
         }
         reaped();
+    }
+
+    private static int awaitUninterruptibly(CompletableFuture<Integer> spawned)
+            throws ExecutionException, InterruptedException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return spawned.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
     }
 
     private static void awaitQuietly(CountDownLatch latch) {

@@ -95,7 +95,16 @@ final class Linux {
         @SaveError long syscall(long number, long arg1, jnr.ffi.Pointer arg2, jnr.ffi.Pointer arg3, long arg4);
     }
 
-    private static final POSIX posix = POSIXFactory.getNativePOSIX();
+    /**
+     * jnr-posix's default handler throws its own exception ("native error calling mkdir") from
+     * some calls before we see the result; this one lets every call return -1 with errno set,
+     * so that all failures come out of this class the same way.
+     */
+    private static final POSIX posix = POSIXFactory.getNativePOSIX(new jnr.posix.util.DefaultPOSIXHandler() {
+        @Override public void error(jnr.constants.platform.Errno error, String extraData) {}
+
+        @Override public void error(jnr.constants.platform.Errno error, String methodName, String extraData) {}
+    });
     private static final LibC libc = LibraryLoader.create(LibC.class).load("c");
     private static final jnr.ffi.Runtime ffi = jnr.ffi.Runtime.getRuntime(libc);
     private static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
@@ -357,12 +366,49 @@ final class Linux {
     static int posixSpawn(String path, List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
         List<SpawnFileAction> actions = new ArrayList<>();
         fdMap.forEach((from, to) -> actions.add(SpawnFileAction.dup(from, to)));
+        for (int fd = 0; fd <= 2; fd++) {
+            if (!fdMap.containsValue(fd) && !isRealStdio(fd)) {
+                actions.add(SpawnFileAction.open("/dev/null", fd, 2 /* O_RDWR */, 0));
+            }
+        }
         String call = "posix_spawn(" + q(path) + ", [" + argv.stream().map(Linux::qShort)
                 .collect(Collectors.joining(", ")) + "])";
         long pid = posix.posix_spawnp(path, actions, argv, env);
         if (pid < 0) throw fail(call, posix.errno());
         traceOk(call, pid);
         return (int) pid;
+    }
+
+    /**
+     * Whether descriptor {@code fd} (0, 1 or 2) is what our caller gave us as stdin, stdout or
+     * stderr. If they started us with it closed ({@code cmd <&-}), the JVM's own first open (its
+     * lib/modules, a jar) took the number, and a child must not inherit that as its stdin: it
+     * gets /dev/null instead, as under Docker. So: closed, a file of the JDK or of our classpath,
+     * or a read-only stdout or stderr, is not real.
+     */
+    static boolean isRealStdio(int fd) {
+        Path link = Path.of("/proc/self/fd/" + fd);
+        if (!Files.isDirectory(Path.of("/proc/self/fd"))) return true;   // no /proc: cannot tell
+        String target;
+        try {
+            target = Files.readSymbolicLink(link).toString();
+        } catch (java.io.IOException e) {
+            return false;   // closed
+        }
+        if (target.startsWith(System.getProperty("java.home") + "/")) return false;
+        for (String entry : System.getProperty("java.class.path", "").split(":")) {
+            if (!entry.isEmpty() && target.equals(entry)) return false;
+        }
+        if (fd > 0) {
+            try {
+                String flags = Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd)).stream()
+                        .filter(l -> l.startsWith("flags:")).findFirst().orElse("flags: 2");
+                if ((Integer.parseInt(flags.substring(6).trim(), 8) & 3) == 0) return false;   // O_RDONLY
+            } catch (java.io.IOException | NumberFormatException e) {
+                return true;
+            }
+        }
+        return true;
     }
 
     /**
@@ -530,39 +576,50 @@ final class Linux {
     // ------------------------------------------------------------------------------------------
 
     /**
-     * The signals this process ignores (SIG_IGN), as the bit mask of {@code SigIgn} in
-     * /proc/self/status: bit N-1 stands for signal N. Ignored signals stay ignored across execve
-     * (man 7 signal, "Signal disposition"), so the init process reads them while /proc is the
-     * host's and resets them with {@link #resetSignals} just before exec.
+     * What this process's signal state looks like in /proc/self/status: the signals it ignores
+     * ({@code SigIgn}) and the ones its main thread blocks ({@code SigBlk}), as bit masks where bit
+     * N-1 stands for signal N. Both survive execve (man 7 signal, "Signal disposition" and
+     * "Signal mask"), so the init process reads them while /proc is the host's and undoes them
+     * with {@link #resetSignals} just before exec.
      */
-    static long ignoredSignals() {
+    record SignalState(long ignored, long blocked) {}
+
+    static SignalState signalState() {
+        long ignored = 0, blocked = 0;
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("SigIgn:")) return Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                if (line.startsWith("SigIgn:")) ignored = Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                if (line.startsWith("SigBlk:")) blocked = Long.parseUnsignedLong(line.substring(7).trim(), 16);
             }
         } catch (java.io.IOException | NumberFormatException e) {
             // no /proc: nothing known to reset
         }
-        return 0;
+        return new SignalState(ignored, blocked);
     }
 
     /**
-     * {@code rt_sigaction(sig, {SIG_DFL}, NULL, 8)} for every signal in {@code mask}, so that the
-     * user's command starts with default dispositions, as in Docker, whatever the runtime
-     * inherited (a shell starts background jobs with SIGINT ignored). man 2 sigaction. The raw
-     * system call (13 on x86_64, 134 on aarch64), because glibc's wrapper refuses the two
-     * signals it reserves for itself (32 and 33), which a JVM may leave ignored.
+     * Gives the user's command the signal state Docker gives it, whatever the runtime inherited
+     * (a shell starts background jobs with SIGINT ignored; the JVM blocks SIGQUIT in threads):
+     * {@code rt_sigaction(sig, {SIG_DFL}, NULL, 8)} for every ignored signal, and
+     * {@code rt_sigprocmask(SIG_SETMASK, [], NULL, 8)} if any is blocked. man 2 sigaction, man 2
+     * sigprocmask. Raw system calls (rt_sigaction is 13 on x86_64 and 134 on aarch64,
+     * rt_sigprocmask 14 and 135), because glibc's wrappers refuse the two signals it reserves for
+     * itself (32 and 33), which a JVM may leave ignored.
      */
-    static void resetSignals(long mask) {
-        if (mask == 0) return;
-        long nr = AARCH64 ? 134 : 13;
-        jnr.ffi.Pointer defaultAction = jnr.ffi.Memory.allocateDirect(ffi, 32, true);   // SIG_DFL, no flags, empty mask
+    static void resetSignals(SignalState state) {
+        jnr.ffi.Pointer zeros = jnr.ffi.Memory.allocateDirect(ffi, 32, true);   // SIG_DFL, no flags, empty set
         for (int sig = 1; sig <= 64; sig++) {
-            if ((mask & (1L << (sig - 1))) == 0 || sig == SIGKILL || sig == SIGSTOP) continue;
+            if ((state.ignored() & (1L << (sig - 1))) == 0 || sig == SIGKILL || sig == SIGSTOP) continue;
             String call = "rt_sigaction(" + sig + ", {SIG_DFL}, NULL, 8)";
-            long r = libc.syscall(nr, sig, defaultAction, null, 8);
+            long r = libc.syscall(AARCH64 ? 134 : 13, sig, zeros, null, 8);
             if (r < 0) throw fail(call, ffi.getLastError());
             traceOk(call, r);
+        }
+        if (state.blocked() != 0) {
+            final int SIG_SETMASK = 2;
+            long r = libc.syscall(AARCH64 ? 135 : 14, SIG_SETMASK, zeros, null, 8);
+            if (r < 0) throw fail("rt_sigprocmask(SIG_SETMASK, [], NULL, 8)", ffi.getLastError());
+            traceOk("rt_sigprocmask(SIG_SETMASK, [], NULL, 8)", r);
         }
     }
 

@@ -13,7 +13,28 @@ final class Log {
     }
 
     static void error(String format, Object... args) {
-        System.err.println("jocker: " + String.format(format, args));
+        System.err.println("jocker: " + oneLine(String.format(format, args)));
+    }
+
+    /** Longest error line we print: a hostile tar entry name may be thousands of characters. */
+    static final int MAX_LINE = 512;
+
+    /**
+     * An error stays one line, whatever it quotes: newlines and other control characters (a tar
+     * entry named with terminal escape sequences, say) are shown escaped, never sent to the
+     * terminal, and an overlong line is cut in the middle.
+     */
+    static String oneLine(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\n') b.append("\\n");
+            else if (c == '\t') b.append("\\t");
+            else if (c < 0x20 || c == 0x7f) b.append(String.format("\\x%02x", (int) c));
+            else b.append(c);
+        }
+        if (b.length() <= MAX_LINE) return b.toString();
+        return b.substring(0, MAX_LINE / 2 - 3) + " ... " + b.substring(b.length() - MAX_LINE / 2 + 2);
     }
 
     /** With {@code --debug}, the stack trace behind a one-line error. */

@@ -53,9 +53,17 @@ final class RootfsTar {
     /** Unpacks {@code tarball} into {@code target}, which is created and must not exist yet. */
     static Result extract(Path tarball, Path target) throws IOException {
         Files.createDirectory(target);
+        Result result;
         try (InputStream in = decompress(new BufferedInputStream(Files.newInputStream(tarball)))) {
-            return extract(in, target, tarball.toString());
+            result = extract(in, target, tarball.toString());
+        } catch (IOException | IllegalArgumentException e) {
+            // A truncated or corrupt archive, a full disk: say which image, in one line.
+            throw new ContainerError("failed to unpack image " + tarball + ": " + Log.reason(e), e);
         }
+        if (result.entries() == 0 && result.skipped() == 0) {
+            throw new ContainerError("failed to unpack image " + tarball + ": it holds no files (is it a tar archive?)");
+        }
+        return result;
     }
 
     /** Unpacks an uncompressed tar stream into the existing directory {@code target}. */
@@ -221,6 +229,30 @@ final class RootfsTar {
         return new ContainerError("refused to unpack " + source + ": entry \"" + entry + "\": " + why);
     }
 
+    /** The mount points of our mount namespace (field 5 of /proc/self/mountinfo, unescaped). */
+    static List<String> mountPoints() throws IOException {
+        List<String> points = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] fields = line.split(" ");
+            if (fields.length > 4) points.add(unescapeOctal(fields[4]));
+        }
+        return points;
+    }
+
+    /** mountinfo writes space, tab, newline and backslash as \040, \011, \012, \134. */
+    private static String unescapeOctal(String s) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) == '\\' && i + 3 < s.length() && s.substring(i + 1, Math.min(i + 4, s.length())).matches("[0-7]{3}")) {
+                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(s.charAt(i));
+            }
+        }
+        return b.toString();
+    }
+
     /**
      * Deletes a directory tree without following symlinks out of it and without crossing into
      * another filesystem: a mount left inside (a bind mount of a host directory, say) stops the
@@ -228,6 +260,13 @@ final class RootfsTar {
      */
     static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir, NOFOLLOW)) return;
+        // A bind mount from the same filesystem has the same st_dev: ask the mount table too.
+        String top = dir.toRealPath(NOFOLLOW).toString();
+        for (String mountPoint : mountPoints()) {
+            if (mountPoint.equals(top) || mountPoint.startsWith(top + "/")) {
+                throw new IOException("refused to delete " + dir + ": " + mountPoint + " is a mount point");
+            }
+        }
         Object device = Files.getAttribute(dir, "unix:dev", NOFOLLOW);
         Files.walkFileTree(dir, new SimpleFileVisitor<>() {
             @Override
