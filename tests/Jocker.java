@@ -248,9 +248,22 @@ final class Jocker {
     /** Starts a run in the background, e.g. to signal or kill it; stdin is /dev/null. */
     static Running start(List<String> args) { return start(args, Map.of(), null); }
 
+    /**
+     * Runs the script the way {@code wrapper} starts it: the wrapper gets the whole command line
+     * as its last arguments and must exec it (e.g. a shell that first ignores a signal).
+     */
+    static Result runUnder(List<String> wrapper, List<String> args) {
+        return start(wrapper, args, Map.of(), null).await(TIMEOUT);
+    }
+
     /** Starts a run in the background with extra environment and stdin (null: /dev/null). */
     static Running start(List<String> args, Map<String, String> env, String stdin) {
-        List<String> command = new ArrayList<>(javaCommand(script()));
+        return start(List.of(), args, env, stdin);
+    }
+
+    private static Running start(List<String> wrapper, List<String> args, Map<String, String> env, String stdin) {
+        List<String> command = new ArrayList<>(wrapper);
+        command.addAll(javaCommand(script()));
         command.addAll(args);
         try {
             Path out = Files.createTempFile("jocker-check-", ".out");

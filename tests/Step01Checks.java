@@ -112,4 +112,19 @@ class Step01Checks {
         r.check(execve.matcher(r.stderr()).find(),
                 "expected the trace on stderr to show execve(\"/.../echo\", [\"echo\", \"" + token + "\"], ...)");
     }
+
+    @Test
+    @Order(10)
+    @DisplayName("the command starts with no signal ignored or blocked, whatever the runtime inherited")
+    void defaultSignalState() {
+        // The runtime is started with SIGINT and SIGQUIT ignored, as a shell starts a background
+        // job; ignored signals and the signal mask survive execve, so a runtime that does not
+        // reset them hands them on to the container.
+        Jocker.Result r = Jocker.runUnder(List.of("/bin/sh", "-c", "trap '' INT QUIT; exec \"$@\"", "sh"),
+                Jocker.container("sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status 2>/dev/null || echo no-proc"));
+        r.assertExit(0);
+        org.junit.jupiter.api.Assumptions.assumeFalse(r.stdout().contains("no-proc"),
+                "the container has no /proc at this step (chroot without a /proc mount)");
+        r.assertStdout("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    }
 }

@@ -198,6 +198,25 @@ class Step02Checks {
         assertNoLeftovers(r);
     }
 
+    @Test
+    @Order(10)
+    @DisplayName("an empty file or random bytes as IMAGE give 125 and one line that names it, and leave nothing")
+    void notATarball() throws IOException {
+        for (String kind : List.of("empty", "random")) {
+            Path tar = Jocker.root().resolve(kind + "-" + Jocker.token() + ".tar");
+            byte[] bytes = new byte[kind.equals("empty") ? 0 : 4096];
+            new java.util.Random(42).nextBytes(bytes);
+            Files.write(tar, bytes);
+            try {
+                Jocker.Result r = Jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
+                r.assertExit(125).assertOneLineError(tar.getFileName().toString()).assertStdout("");
+                assertNoLeftovers(r);
+            } finally {
+                Files.deleteIfExists(tar);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
 
     /** Fails unless $JOCKER_ROOT/containers holds no container directory after the run. */
