@@ -308,9 +308,11 @@ public class Checks {
         }
     }
 
-    /** A skeleton with the steps before it taken from solutions/: build/integrity/NN/steps, beside a link to lib/. */
-    Path assembleSkeleton(int n, Map<Integer, Path> solutions, Path skeleton) throws IOException {
-        Path base = repo.resolve("build").resolve("integrity").resolve(String.format("%02d", n));
+    /**
+     * An empty BASE/steps beside BASE/lib, a link to the repository's lib/: the steps' //SOURCES
+     * name ../lib/..., so a copy of steps works only with lib/ beside it.
+     */
+    Path freshSteps(Path base) throws IOException {
         Path steps = base.resolve("steps");
         Files.createDirectories(steps);
         try (Stream<Path> old = Files.list(steps)) {
@@ -318,6 +320,12 @@ public class Checks {
         }
         Path lib = base.resolve("lib");
         if (!Files.isSymbolicLink(lib)) Files.createSymbolicLink(lib, repo.resolve("lib"));
+        return steps;
+    }
+
+    /** A skeleton with the steps before it taken from solutions/: build/integrity/NN/steps, beside a link to lib/. */
+    Path assembleSkeleton(int n, Map<Integer, Path> solutions, Path skeleton) throws IOException {
+        Path steps = freshSteps(repo.resolve("build").resolve("integrity").resolve(String.format("%02d", n)));
         for (var e : solutions.entrySet()) {
             if (e.getKey() < n) Files.copy(e.getValue(), steps.resolve(e.getValue().getFileName()));
         }
@@ -434,14 +442,7 @@ public class Checks {
 
     /** A copy of steps 1..n of a directory that is not beside lib/: build/check/steps, with build/check/lib. */
     Path assembleCopy(int n, Map<Integer, Path> files) throws IOException {
-        Path base = repo.resolve("build").resolve("check");
-        Path steps = base.resolve("steps");
-        Files.createDirectories(steps);
-        try (Stream<Path> old = Files.list(steps)) {
-            for (Path p : old.toList()) Files.delete(p);
-        }
-        Path lib = base.resolve("lib");
-        if (!Files.isSymbolicLink(lib)) Files.createSymbolicLink(lib, repo.resolve("lib"));
+        Path steps = freshSteps(repo.resolve("build").resolve("check"));
         for (var e : files.entrySet()) {
             if (e.getKey() <= n) Files.copy(e.getValue(), steps.resolve(e.getValue().getFileName()));
         }
