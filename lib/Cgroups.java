@@ -109,7 +109,7 @@ final class Cgroups {
             String[] left = halves[0].split(" ");
             String[] right = halves[1].split(" ");
             if (left.length < 5 || right.length < 3) continue;
-            Path mount = Path.of(unescape(left[4]));
+            Path mount = Path.of(Linux.unescapeMountinfo(left[4]));
             if (right[0].equals("cgroup")) {
                 Set<String> controllers = new LinkedHashSet<>();
                 for (String option : right[2].split(",")) if (known.contains(option)) controllers.add(option);
@@ -148,16 +148,6 @@ final class Cgroups {
             names.add(line.split("\\s+")[0]);
         }
         return names;
-    }
-
-    /** mountinfo writes a space as \040, a tab as \011, a backslash as \134. */
-    private static String unescape(String s) {
-        Matcher m = Pattern.compile("\\\\([0-7]{3})").matcher(s);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) m.appendReplacement(out, Matcher.quoteReplacement(
-                String.valueOf((char) Integer.parseInt(m.group(1), 8))));
-        m.appendTail(out);
-        return out.toString();
     }
 
     // ------------------------------------------------------------------------------------------

@@ -61,19 +61,20 @@ abstract class ContainerRuntime {
         InitProcess init = null;
         boolean reaped = false;
         try {
+            // config.json is on disk from the start and after every feature's prepare: the init
+            // process reads it, and a sweep after a SIGKILL finds in it what each feature made.
+            container.config.write(container.configFile());
             int cloneFlags = 0;
             for (Feature f : features()) {
                 prepared.add(f);
                 try {
                     f.prepare(container);
                 } finally {
-                    // On disk at once: a sweep after a SIGKILL finds what this feature made.
                     container.config.write(container.configFile());
                 }
                 cloneFlags |= f.namespaces(container);
                 stopIfSignalled(container);
             }
-            container.config.write(container.configFile());
             init = InitProcess.start(initCommand(container), initEnvironment(), cloneFlags);
             Log.verbose("container %s: init process is pid %d", container.shortId(), init.pid);
             forwardSignalsTo(init.pid);
@@ -191,12 +192,8 @@ abstract class ContainerRuntime {
                     if (target == 0) {
                         pendingSignal = s.getNumber();
                         runner.interrupt();
-                        return;
-                    }
-                    try {
-                        Linux.kill(target, s.getNumber());
-                    } catch (Linux.LinuxException gone) {
-                        // the container has exited already
+                    } else {
+                        signalIfAlive(target, s.getNumber());
                     }
                 });
             } catch (IllegalArgumentException ignoredByOurParent) {
@@ -210,12 +207,14 @@ abstract class ContainerRuntime {
         signalTarget = pid;
         Thread.interrupted();   // a signal forwarded from now on must not interrupt us
         int pending = pendingSignal;
-        if (pending != 0) {
-            try {
-                Linux.kill(pid, pending);
-            } catch (Linux.LinuxException gone) {
-                // it is already gone
-            }
+        if (pending != 0) signalIfAlive(pid, pending);
+    }
+
+    private static void signalIfAlive(int pid, int signal) {
+        try {
+            Linux.kill(pid, signal);
+        } catch (Linux.LinuxException gone) {
+            // ESRCH: the container has exited already
         }
     }
 

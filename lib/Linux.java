@@ -572,6 +572,32 @@ final class Linux {
     }
 
     // ------------------------------------------------------------------------------------------
+    // The mount table
+    // ------------------------------------------------------------------------------------------
+
+    /** The mount points of the caller's mount namespace: field 5 of /proc/self/mountinfo (man 5 proc). */
+    static List<String> mountPoints() throws java.io.IOException {
+        List<String> points = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] fields = line.split(" ");
+            if (fields.length > 4) points.add(unescapeMountinfo(fields[4]));
+        }
+        return points;
+    }
+
+    /** mountinfo writes a space as \040, a tab as \011, a newline as \012, a backslash as \134. */
+    static String unescapeMountinfo(String s) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\\\([0-7]{3})").matcher(s);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(
+                    String.valueOf((char) Integer.parseInt(m.group(1), 8))));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    // ------------------------------------------------------------------------------------------
     // Signal dispositions
     // ------------------------------------------------------------------------------------------
 

@@ -229,30 +229,6 @@ final class RootfsTar {
         return new ContainerError("refused to unpack " + source + ": entry \"" + entry + "\": " + why);
     }
 
-    /** The mount points of our mount namespace (field 5 of /proc/self/mountinfo, unescaped). */
-    static List<String> mountPoints() throws IOException {
-        List<String> points = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] fields = line.split(" ");
-            if (fields.length > 4) points.add(unescapeOctal(fields[4]));
-        }
-        return points;
-    }
-
-    /** mountinfo writes space, tab, newline and backslash as \040, \011, \012, \134. */
-    private static String unescapeOctal(String s) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            if (s.charAt(i) == '\\' && i + 3 < s.length() && s.substring(i + 1, Math.min(i + 4, s.length())).matches("[0-7]{3}")) {
-                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                b.append(s.charAt(i));
-            }
-        }
-        return b.toString();
-    }
-
     /**
      * Deletes a directory tree without following symlinks out of it and without crossing into
      * another filesystem: a mount left inside (a bind mount of a host directory, say) stops the
@@ -262,7 +238,7 @@ final class RootfsTar {
         if (!Files.exists(dir, NOFOLLOW)) return;
         // A bind mount from the same filesystem has the same st_dev: ask the mount table too.
         String top = dir.toRealPath(NOFOLLOW).toString();
-        for (String mountPoint : mountPoints()) {
+        for (String mountPoint : Linux.mountPoints()) {
             if (mountPoint.equals(top) || mountPoint.startsWith(top + "/")) {
                 throw new IOException("refused to delete " + dir + ": " + mountPoint + " is a mount point");
             }
