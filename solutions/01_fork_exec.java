@@ -12,18 +12,21 @@
 //
 //JAVA 17+
 //JAVAC_OPTIONS -XDignore.symbol.file
-//DEPS info.picocli:picocli:4.7.6
-//DEPS com.github.jnr:jnr-posix:3.1.19
-//DEPS com.fasterxml.jackson.core:jackson-databind:2.18.2
-//DEPS org.apache.commons:commons-compress:1.27.1
-//DEPS com.github.luben:zstd-jni:1.5.6-8
-//SOURCES ../lib/Linux.java ../lib/Config.java ../lib/ConfigOption.java ../lib/Feature.java
-//SOURCES ../lib/Container.java ../lib/ContainerError.java ../lib/ContainerRuntime.java
-//SOURCES ../lib/InitPipe.java ../lib/InitProcess.java ../lib/Leftovers.java ../lib/Log.java
-//SOURCES ../lib/RunOptions.java ../lib/Cli.java ../lib/Images.java ../lib/RootfsTar.java ../lib/Todo.java
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
+//CDS
+//SOURCES ../lib/jocker/kernel/*.java ../lib/jocker/oci/*.java ../lib/jocker/runtime/*.java ../lib/jocker/cli/*.java
 //MAIN ForkExec
 
 import java.util.List;
+
+import jocker.cli.Cli;
+import jocker.cli.RunOptions;
+import jocker.kernel.Linux;
+import jocker.oci.Config;
+import jocker.runtime.ConfigOption;
+import jocker.runtime.ContainerRuntime;
+import jocker.runtime.Feature;
+import jocker.runtime.Todo;
 
 /** Step 01: the two acts of every container runtime, starting a process and waiting for it. */
 class ForkExec extends ContainerRuntime {
@@ -32,10 +35,21 @@ class ForkExec extends ContainerRuntime {
         System.exit(Cli.execute(new ForkExec(), "01_fork_exec", args));
     }
 
+    /** run's command line: {@code run [-e KEY=VALUE]... COMMAND [ARG...]}. */
+    @Override
+    public ConfigOption arguments() { return new RunOptions.CommandArgs(); }
+
+    @Override
+    public List<ConfigOption> options() { return List.of(new RunOptions.Env()); }
+
+    /** Nothing confines the command yet: it runs on the host. Every later step adds a feature. */
+    @Override
+    public List<Feature> features() { return List.of(); }
+
     // tag::exec[]
     /** Runs in the init process, the child: become the user's command. */
     @Override
-    void exec(Config.Process process) {
+    public void exec(Config.Process process) {
         // execve(2) replaces this whole JVM with the command: same pid, same open files, new
         // program. execvpe looks args[0] up in the PATH of the container's environment. <.>
         Linux.execvpe(process.args.get(0), process.args, process.env);
@@ -45,7 +59,7 @@ class ForkExec extends ContainerRuntime {
     // tag::wait[]
     /** Runs in the runtime, the parent: wait for the child and report how it ended. */
     @Override
-    int waitForExit(int pid) {
+    public int waitForExit(int pid) {
         Linux.WaitStatus status = Linux.waitpid(pid, 0);    // <.>
         if (status.exited()) {
             return status.exitStatus();                     // <.>

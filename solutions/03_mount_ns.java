@@ -17,13 +17,24 @@
 //   /dev/shm
 //   /sys
 //
+//CDS
 //SOURCES 02_chroot.java
-//SOURCES ../lib/Mounts.java ../lib/Devices.java
 //MAIN MountNs
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+
+import jocker.cli.Cli;
+import jocker.kernel.Linux;
+import jocker.oci.Config;
+import jocker.rootfs.Devices;
+import jocker.rootfs.Mounts;
+import jocker.rootfs.RootfsEntry;
+import jocker.runtime.ConfigOption;
+import jocker.runtime.Container;
+import jocker.runtime.ContainerError;
+import jocker.runtime.Feature;
+import jocker.runtime.Todo;
 
 import picocli.CommandLine.Option;
 
@@ -36,30 +47,25 @@ class MountNs extends Chroot {
 
     /** Step 02's rootfs, now entered with pivot_root in a mount namespace; plus a UTS namespace. */
     @Override
-    List<Feature> features() {
-        List<Feature> features = new ArrayList<>(super.features());
-        features.replaceAll(f -> f.getClass() == RootFs.class ? new MountNamespace() : f);
-        return plus(features, new UtsNamespace());
-    }
+    protected RootfsEntry rootfsEntry() { return new PivotRootEntry(); }
 
     @Override
-    List<ConfigOption> options() { return plus(super.options(), new Hostname()); }
+    public List<Feature> features() { return plus(super.features(), new UtsNamespace()); }
+
+    @Override
+    public List<ConfigOption> options() { return plus(super.options(), new Hostname()); }
 
     /**
-     * The container's own mount table (man 7 mount_namespaces). The rootfs is unpacked as in
-     * step 02; entering it is now pivot_root(2) instead of chroot(2).
+     * Entering the rootfs in a mount table of the container's own (man 7 mount_namespaces): the
+     * files come from step 02's source as before; entering them is now pivot_root(2), not chroot(2).
      */
-    static class MountNamespace extends RootFs {
+    static class PivotRootEntry implements RootfsEntry {
         /** The old root's mount point, inside the new root, until it is detached. */
         static final String OLD_ROOT = ".old-root";
 
+        /** In the runtime: ask for a mount namespace and list the mounts the container gets. */
         @Override
-        public int namespaces(Container container) { return Linux.CLONE_NEWNS; }
-
-        /** In the runtime: unpack the image (step 02) and list the mounts the container gets. */
-        @Override
-        public void prepare(Container container) throws Exception {
-            super.prepare(container);
+        public void prepare(Container container) {
             container.config.withNamespace("mount");
             if (container.config.mounts.isEmpty()) container.config.mounts.addAll(Mounts.defaults());
         }
@@ -117,10 +123,7 @@ class MountNs extends Chroot {
 
     /** The container's own hostname (man 7 uts_namespaces). */
     static class UtsNamespace implements Feature {
-        @Override
-        public int namespaces(Container container) { return Linux.CLONE_NEWUTS; }
-
-        /** In the runtime: without --hostname, the container is named by its short id, as in Docker. */
+        /** In the runtime: ask for a UTS namespace; without --hostname, the container is named by its short id, as in Docker. */
         @Override
         public void prepare(Container container) {
             container.config.withNamespace("uts");

@@ -14,13 +14,22 @@
 //      19 ps
 //   (2 to 16 went to the threads of the JVM that was PID 1 before it exec'd sh)
 //
+//CDS
 //SOURCES 03_mount_ns.java
 //MAIN PidNs
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+
+import jocker.cli.Cli;
+import jocker.kernel.Linux;
+import jocker.kernel.Signals;
+import jocker.oci.Config;
+import jocker.runtime.ConfigOption;
+import jocker.runtime.Container;
+import jocker.runtime.ContainerRuntime;
+import jocker.runtime.Feature;
+import jocker.runtime.Todo;
 
 import picocli.CommandLine.Option;
 
@@ -32,17 +41,17 @@ class PidNs extends MountNs {
     }
 
     @Override
-    List<Feature> features() { return plus(super.features(), new PidNamespace(), new IpcNamespace()); }
+    public List<Feature> features() { return plus(super.features(), new PidNamespace(), new IpcNamespace()); }
 
     @Override
-    List<ConfigOption> options() { return plus(super.options(), new InitOption()); }
+    public List<ConfigOption> options() { return plus(super.options(), new InitOption()); }
 
     /** Set in the init process when the container runs with --init (see PidNamespace.enter). */
     static volatile boolean withReaper;
 
     /** With --init, the init process stays as PID 1, a reaper, and runs the command as its child. */
     @Override
-    void exec(Config.Process process) {
+    public void exec(Config.Process process) {
         if (withReaper) System.exit(Reaper.run(process));
         super.exec(process);
     }
@@ -51,16 +60,14 @@ class PidNs extends MountNs {
     static class PidNamespace implements Feature {
         // tag::pid-flag[]
         @Override
-        public int namespaces(Container container) {
-            // The runtime's owner thread unshares this before it spawns init: init is born as
+        public void prepare(Container container) {
+            // The runtime's owner thread unshares the namespaces of linux.namespaces before it
+            // spawns init (jocker.runtime.Namespaces: "pid" is CLONE_NEWPID): init is born as
             // PID 1 of the new namespace, and the /proc that step 03 mounts from inside it shows
             // that namespace's processes only.
-            return Linux.CLONE_NEWPID;    // <.>
+            container.config.withNamespace("pid");    // <.>
         }
         // end::pid-flag[]
-
-        @Override
-        public void prepare(Container container) { container.config.withNamespace("pid"); }
 
         @Override
         public void enter(Config config) {
@@ -70,19 +77,14 @@ class PidNs extends MountNs {
 
     /** The container's own System V IPC objects and POSIX message queues (man 7 ipc_namespaces). */
     static class IpcNamespace implements Feature {
-        // tag::ipc-flag[]
-        @Override
-        public int namespaces(Container container) {
-            return Linux.CLONE_NEWIPC;    // <.>
-        }
-        // end::ipc-flag[]
-
         /** POSIX message queues live in a filesystem of their own, one per IPC namespace. */
         @Override
         public void prepare(Container container) {
-            container.config.withNamespace("ipc");
             container.config.mounts.add(new Config.Mount("/dev/mqueue", "mqueue", "mqueue",
                     List.of("nosuid", "noexec", "nodev")));
+            // tag::ipc-flag[]
+            container.config.withNamespace("ipc");    // <.>
+            // end::ipc-flag[]
         }
     }
 
@@ -105,13 +107,13 @@ class PidNs extends MountNs {
      */
     static final class Reaper {
         static int run(Config.Process process) {
-            String path = lookPath(process.args.get(0), process.env);
+            String path = ContainerRuntime.commandPath(process);
             int child = Linux.posixSpawn(path, process.args, process.env, Map.of());
             // We do not exec, so close the pipe to the runtime ourselves: that is its sign that
             // the command runs (see InitPipe).
-            Linux.close(InitPipe.CHILD_WRITE_FD);
-            Linux.close(InitPipe.CHILD_READ_FD);
-            forwardSignals(child);
+            ContainerRuntime.closeInitPipe();
+            // A PID 1 gets only the signals it has a handler for: we have one, and pass them on.
+            Signals.forward(List.of("INT", "TERM", "HUP", "USR1", "USR2"), child);
             // tag::reap[]
             // Every process of the container whose parent dies is handed to us, PID 1; when it
             // ends it stays a zombie until we wait for it. So wait for any child (-1), again
@@ -123,36 +125,6 @@ class PidNs extends MountNs {
                 }
             }
             // end::reap[]
-        }
-
-        /** A PID 1 gets only the signals it has a handler for: we have one, and pass them on. */
-        private static void forwardSignals(int child) {
-            for (String name : new String[] {"INT", "TERM", "HUP", "USR1", "USR2"}) {
-                try {
-                    sun.misc.Signal.handle(new sun.misc.Signal(name), s -> {
-                        try {
-                            Linux.kill(child, s.getNumber());
-                        } catch (Linux.LinuxException gone) {
-                            // it has just exited
-                        }
-                    });
-                } catch (IllegalArgumentException usedByTheJvm) {
-                    // the JVM keeps some signals for itself
-                }
-            }
-        }
-
-        /** The command's path, looked up in the PATH of its environment, as execvpe does. */
-        private static String lookPath(String file, List<String> env) {
-            if (file.contains("/")) return file;
-            String path = env.stream().filter(e -> e.startsWith("PATH=")).map(e -> e.substring(5))
-                    .findFirst().orElse(Config.DEFAULT_PATH.substring(5));
-            for (String dir : path.split(":")) {
-                Path candidate = Path.of(dir.isEmpty() ? "." : dir, file);
-                if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) return candidate.toString();
-            }
-            throw new ContainerError(ContainerError.NOT_FOUND,
-                    "failed to exec \"" + file + "\": executable file not found in $PATH", null);
         }
     }
 }

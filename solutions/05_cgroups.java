@@ -13,8 +13,9 @@
 //   $ echo $?
 //   137
 //
+//CDS
 //SOURCES 04_pid_ns.java
-//SOURCES ../lib/Cgroups.java
+//SOURCES ../lib/jocker/cgroups/*.java
 //MAIN ControlGroups
 
 import java.io.IOException;
@@ -22,6 +23,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+
+import jocker.cgroups.Cgroups;
+import jocker.cli.Cli;
+import jocker.kernel.Linux;
+import jocker.kernel.Processes;
+import jocker.oci.Config;
+import jocker.runtime.ConfigOption;
+import jocker.runtime.Container;
+import jocker.runtime.ContainerError;
+import jocker.runtime.Feature;
+import jocker.runtime.Log;
+import jocker.runtime.UndoLog;
+import jocker.runtime.Todo;
 
 import picocli.CommandLine.Option;
 
@@ -33,10 +47,10 @@ class ControlGroups extends PidNs {
     }
 
     @Override
-    List<ConfigOption> options() { return plus(super.options(), new Limits()); }
+    public List<ConfigOption> options() { return plus(super.options(), new Limits()); }
 
     @Override
-    List<Feature> features() { return plus(super.features(), new Cgroup()); }
+    public List<Feature> features() { return plus(super.features(), new Cgroup()); }
 
     // tag::options[]
     /**
@@ -119,17 +133,24 @@ class ControlGroups extends PidNs {
         /** What we limit and count. {@code cpuacct} is v1's CPU-time counter; v2 counts in cpu.stat. */
         static final List<String> CONTROLLERS = List.of("memory", "cpu", "cpuacct", "pids");
 
+        /** Which tree serves which controller, and our cgroup's path: found once, in prepare. */
+        Cgroups.Layout layout;
+        String path;
+
         // tag::prepare[]
         /** In the runtime: create the cgroup and write the limits into it. */
         @Override
         public void prepare(Container container) throws Exception {
-            Cgroups.Layout layout = Cgroups.detect();
+            layout = Cgroups.detect();
             Config.Resources limits = container.config.linux.resources;
             requireControllers(layout, limits);
-            String path = Cgroups.parent() + "/" + container.id;
-            // Recorded before anything is made, so that release (also a later run's sweep of a
-            // killed runtime's leftovers) knows which cgroup is ours, and touches no other.
+            path = Cgroups.parent() + "/" + container.id;
             container.config.linux.cgroupsPath = "/" + path;
+            // Written down before anything is made, so that a later run's sweep of a killed
+            // runtime's leftovers knows which cgroups are ours, and touches no other.
+            for (Cgroups.Hierarchy tree : layout.serving(CONTROLLERS)) {
+                container.undo().record(UndoLog.Kind.CGROUP, tree.dir(path));
+            }
             // As in an OCI config; like runc, init unshares it itself, once it is in its cgroup.
             container.config.withNamespace("cgroup");
             Log.verbose("container %s: cgroup %s (%s)",
@@ -222,9 +243,7 @@ class ControlGroups extends PidNs {
         /** In the runtime, while init waits for GO: move it into the cgroup, in every tree. */
         @Override
         public void attach(Container container, int pid) throws Exception {
-            String path = ours(container);
-            if (path == null) return;
-            for (Cgroups.Hierarchy tree : Cgroups.detect().serving(CONTROLLERS)) {
+            for (Cgroups.Hierarchy tree : layout.serving(CONTROLLERS)) {
                 // cgroup.procs moves the whole process, all its threads (v1's "tasks" moves one thread)
                 Cgroups.write(tree.dir(path).resolve("cgroup.procs"), Integer.toString(pid));   // <.>
             }
@@ -245,10 +264,9 @@ class ControlGroups extends PidNs {
         /** In the runtime, after the container exited: was it killed for running out of memory? */
         @Override
         public void exited(Container container, int exitCode) throws Exception {
-            String path = ours(container);
             Config.Resources limits = container.config.linux.resources;
-            if (path == null || limits == null || limits.memory == null) return;
-            Cgroups.Hierarchy tree = Cgroups.detect().of("memory");
+            if (limits == null || limits.memory == null) return;
+            Cgroups.Hierarchy tree = layout.of("memory");
             Path dir = tree.dir(path);
             long kills;
             if (tree.version() == Cgroups.Version.V2) {
@@ -283,9 +301,8 @@ class ControlGroups extends PidNs {
         /** In the runtime, after exit or a failed start: remove the cgroup from every tree. */
         @Override
         public void release(Container container) throws Exception {
-            String path = ours(container);
             if (path == null) return;                  // prepare did not get far: nothing of ours
-            List<Path> dirs = Cgroups.detect().serving(CONTROLLERS).stream()
+            List<Path> dirs = layout.serving(CONTROLLERS).stream()
                     .map(tree -> tree.dir(path)).filter(Files::isDirectory).toList();
             if (dirs.isEmpty()) return;
             for (Path dir : dirs) {
@@ -307,19 +324,7 @@ class ControlGroups extends PidNs {
 
         /** Last resort for a cgroup that will not empty: SIGKILL what is left in it (ours only). */
         private static void killAll(Path dir) {
-            for (int pid : Cgroups.procs(dir)) {
-                try {
-                    Linux.kill(pid, Linux.SIGKILL);
-                } catch (Linux.LinuxException gone) {
-                    // exited meanwhile
-                }
-            }
-        }
-
-        /** The path of the container's cgroup below each tree's root, or null if none was made. */
-        static String ours(Container container) {
-            String p = container.config.linux.cgroupsPath;
-            return p == null || p.isBlank() ? null : p;
+            for (int pid : Cgroups.procs(dir)) Processes.signalIfAlive(pid, Linux.SIGKILL);
         }
 
         /** A limit asked for needs its controller; say so before anything is made. */

@@ -10,10 +10,26 @@
 //   bin      dev      etc      home     linuxrc  mnt      proc
 //   root     run      sbin     sys      tmp      usr      var
 //
+//CDS
 //SOURCES 01_fork_exec.java
+//SOURCES ../lib/jocker/rootfs/*.java
 //MAIN Chroot
 
 import java.nio.file.Path;
+import java.util.List;
+
+import jocker.cli.Cli;
+import jocker.kernel.Linux;
+import jocker.oci.Config;
+import jocker.rootfs.ImageArgs;
+import jocker.rootfs.RootFs;
+import jocker.rootfs.RootfsEntry;
+import jocker.rootfs.RootfsSource;
+import jocker.rootfs.RootfsTar;
+import jocker.runtime.ConfigOption;
+import jocker.runtime.Container;
+import jocker.runtime.Feature;
+import jocker.runtime.Todo;
 
 /** Step 02: the container sees an image's files as its whole filesystem. */
 class Chroot extends ForkExec {
@@ -24,15 +40,21 @@ class Chroot extends ForkExec {
 
     /** From now on run takes IMAGE COMMAND [ARG...]. */
     @Override
-    ConfigOption arguments() { return new RunOptions.ImageArgs(); }
+    public ConfigOption arguments() { return new ImageArgs(); }
 
     // tag::features[]
     @Override
-    java.util.List<Feature> features() { return plus(super.features(), new RootFs()); }
+    public List<Feature> features() { return plus(super.features(), new RootFs(rootfsSource(), rootfsEntry())); }
+
+    /** Where the container's files come from: unpacked from an image (steps 06 and 07 change this). */
+    protected RootfsSource rootfsSource() { return new UnpackedImage(); }
+
+    /** How the init process enters them: chroot (step 03 changes this). */
+    protected RootfsEntry rootfsEntry() { return new ChrootEntry(); }
     // end::features[]
 
-    /** The container's root filesystem: a directory unpacked from the image. */
-    static class RootFs implements Feature {
+    /** The container's files: a directory unpacked from the image tarball. */
+    static class UnpackedImage implements RootfsSource {
 
         // tag::prepare[]
         /** In the runtime: unpack the image into CONTAINER_DIR/rootfs. */
@@ -48,6 +70,10 @@ class Chroot extends ForkExec {
             throw Todo.missing("02.1", "unpack the image into the container's rootfs", "02-chroot.adoc");
         }
         // end::prepare[]
+    }
+
+    /** Entering the rootfs with chroot(2). */
+    static class ChrootEntry implements RootfsEntry {
 
         // tag::enter[]
         /** In the init process: make the rootfs our root directory. */

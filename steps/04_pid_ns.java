@@ -14,13 +14,22 @@
 //      19 ps
 //   (2 to 16 went to the threads of the JVM that was PID 1 before it exec'd sh)
 //
+//CDS
 //SOURCES 03_mount_ns.java
 //MAIN PidNs
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+
+import jocker.cli.Cli;
+import jocker.kernel.Linux;
+import jocker.kernel.Signals;
+import jocker.oci.Config;
+import jocker.runtime.ConfigOption;
+import jocker.runtime.Container;
+import jocker.runtime.ContainerRuntime;
+import jocker.runtime.Feature;
+import jocker.runtime.Todo;
 
 import picocli.CommandLine.Option;
 
@@ -32,17 +41,17 @@ class PidNs extends MountNs {
     }
 
     @Override
-    List<Feature> features() { return plus(super.features(), new PidNamespace(), new IpcNamespace()); }
+    public List<Feature> features() { return plus(super.features(), new PidNamespace(), new IpcNamespace()); }
 
     @Override
-    List<ConfigOption> options() { return plus(super.options(), new InitOption()); }
+    public List<ConfigOption> options() { return plus(super.options(), new InitOption()); }
 
     /** Set in the init process when the container runs with --init (see PidNamespace.enter). */
     static volatile boolean withReaper;
 
     /** With --init, the init process stays as PID 1, a reaper, and runs the command as its child. */
     @Override
-    void exec(Config.Process process) {
+    public void exec(Config.Process process) {
         if (withReaper) System.exit(Reaper.run(process));
         super.exec(process);
     }
@@ -51,19 +60,18 @@ class PidNs extends MountNs {
     static class PidNamespace implements Feature {
         // tag::pid-flag[]
         @Override
-        public int namespaces(Container container) {
-            // TODO(04.1): return the clone flag of a new PID namespace, so that the init process
-            //   is born into it (the runtime ORs the flags of every feature and unshares them).
-            //   HINT: man 7 pid_namespaces; the flags are constants of Linux
-            //   QUESTION: unshare(2) with this flag leaves the calling thread in its own PID
+        public void prepare(Container container) {
+            // TODO(04.1): ask for a new PID namespace, so that the init process is born into it:
+            //   add the type "pid" to the config's linux.namespaces (config.withNamespace(type)).
+            //   The runtime turns that list into clone flags (jocker.runtime.Namespaces) and
+            //   unshares them before it spawns init.
+            //   HINT: man 7 pid_namespaces; the OCI runtime spec, config-linux.md, "Namespaces"
+            //   QUESTION: unshare(2) with CLONE_NEWPID leaves the calling thread in its own PID
             //   namespace; which process becomes PID 1? And why does /proc have to be mounted by
             //   the init process (step 03 does), not by the runtime?
             throw Todo.missing("04.1", "give the container a PID namespace", "04-pid-namespace.adoc");
         }
         // end::pid-flag[]
-
-        @Override
-        public void prepare(Container container) { container.config.withNamespace("pid"); }
 
         @Override
         public void enter(Config config) {
@@ -73,23 +81,18 @@ class PidNs extends MountNs {
 
     /** The container's own System V IPC objects and POSIX message queues (man 7 ipc_namespaces). */
     static class IpcNamespace implements Feature {
-        // tag::ipc-flag[]
-        @Override
-        public int namespaces(Container container) {
-            // TODO(04.2): return the clone flag of a new IPC namespace.
-            //   HINT: man 7 ipc_namespaces; `ipcs` (util-linux) lists what the host has
-            //   QUESTION: which objects does this hide, and why is /dev/mqueue (see prepare
-            //   below) a fresh mount rather than the host's?
-            throw Todo.missing("04.2", "give the container an IPC namespace", "04-pid-namespace.adoc");
-        }
-        // end::ipc-flag[]
-
         /** POSIX message queues live in a filesystem of their own, one per IPC namespace. */
         @Override
         public void prepare(Container container) {
-            container.config.withNamespace("ipc");
             container.config.mounts.add(new Config.Mount("/dev/mqueue", "mqueue", "mqueue",
                     List.of("nosuid", "noexec", "nodev")));
+            // tag::ipc-flag[]
+            // TODO(04.2): ask for a new IPC namespace, the same way as for the PID namespace.
+            //   HINT: man 7 ipc_namespaces; `ipcs` (util-linux) lists what the host has
+            //   QUESTION: which objects does this hide, and why is /dev/mqueue (just above) a
+            //   fresh mount rather than the host's?
+            throw Todo.missing("04.2", "give the container an IPC namespace", "04-pid-namespace.adoc");
+            // end::ipc-flag[]
         }
     }
 
@@ -112,13 +115,13 @@ class PidNs extends MountNs {
      */
     static final class Reaper {
         static int run(Config.Process process) {
-            String path = lookPath(process.args.get(0), process.env);
+            String path = ContainerRuntime.commandPath(process);
             int child = Linux.posixSpawn(path, process.args, process.env, Map.of());
             // We do not exec, so close the pipe to the runtime ourselves: that is its sign that
             // the command runs (see InitPipe).
-            Linux.close(InitPipe.CHILD_WRITE_FD);
-            Linux.close(InitPipe.CHILD_READ_FD);
-            forwardSignals(child);
+            ContainerRuntime.closeInitPipe();
+            // A PID 1 gets only the signals it has a handler for: we have one, and pass them on.
+            Signals.forward(List.of("INT", "TERM", "HUP", "USR1", "USR2"), child);
             // tag::reap[]
             // TODO(04.3): be a good PID 1. Reap every child that ends, whichever it is (the
             //   container's orphans are handed to PID 1), until `child` is among them; then return
@@ -129,36 +132,6 @@ class PidNs extends MountNs {
             //   QUESTION: what would become of the orphans if we waited only for `child`?
             throw Todo.missing("04.3", "reap every child as PID 1 until the command exits", "04-pid-namespace.adoc");
             // end::reap[]
-        }
-
-        /** A PID 1 gets only the signals it has a handler for: we have one, and pass them on. */
-        private static void forwardSignals(int child) {
-            for (String name : new String[] {"INT", "TERM", "HUP", "USR1", "USR2"}) {
-                try {
-                    sun.misc.Signal.handle(new sun.misc.Signal(name), s -> {
-                        try {
-                            Linux.kill(child, s.getNumber());
-                        } catch (Linux.LinuxException gone) {
-                            // it has just exited
-                        }
-                    });
-                } catch (IllegalArgumentException usedByTheJvm) {
-                    // the JVM keeps some signals for itself
-                }
-            }
-        }
-
-        /** The command's path, looked up in the PATH of its environment, as execvpe does. */
-        private static String lookPath(String file, List<String> env) {
-            if (file.contains("/")) return file;
-            String path = env.stream().filter(e -> e.startsWith("PATH=")).map(e -> e.substring(5))
-                    .findFirst().orElse(Config.DEFAULT_PATH.substring(5));
-            for (String dir : path.split(":")) {
-                Path candidate = Path.of(dir.isEmpty() ? "." : dir, file);
-                if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) return candidate.toString();
-            }
-            throw new ContainerError(ContainerError.NOT_FOUND,
-                    "failed to exec \"" + file + "\": executable file not found in $PATH", null);
         }
     }
 }

@@ -1,15 +1,22 @@
+//DEPS info.picocli:picocli:4.7.6
+package jocker.cli;
+
 import java.util.ArrayList;
 import java.util.List;
+
+import jocker.oci.Config;
+import jocker.runtime.ConfigOption;
+import jocker.runtime.ContainerError;
 
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** The options and arguments of {@code run} that every step has. */
-final class RunOptions {
+public final class RunOptions {
     private RunOptions() {}
 
     /** {@code COMMAND [ARG...]}: what to run (step 01, on the host's filesystem). */
-    static final class CommandArgs implements ConfigOption {
+    public static final class CommandArgs implements ConfigOption {
         @Parameters(index = "0..*", arity = "1..*", paramLabel = "COMMAND",
                 description = "The command to run and its arguments, looked up in the container's PATH.")
         List<String> command = new ArrayList<>();
@@ -19,25 +26,8 @@ final class RunOptions {
         }
     }
 
-    /** {@code IMAGE COMMAND [ARG...]}: from step 02 on, the command runs in an image's filesystem. */
-    static final class ImageArgs implements ConfigOption {
-        @Parameters(index = "0", paramLabel = "IMAGE",
-                description = "A rootfs tarball: a name in the image directory (busybox) or a path.")
-        String image;
-
-        @Parameters(index = "1..*", arity = "1..*", paramLabel = "COMMAND",
-                description = "The command to run inside the image, and its arguments.")
-        List<String> command = new ArrayList<>();
-
-        @Override public void configure(Config config) {
-            config.annotations.put("jocker.image", Images.resolve(image).toString());
-            config.process.args = new ArrayList<>(command);
-            config.process.cwd = "/";
-        }
-    }
-
     /** {@code -e KEY=VALUE}: the container's environment, as {@code docker run -e}. */
-    static final class Env implements ConfigOption {
+    public static final class Env implements ConfigOption {
         @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE",
                 description = "Set an environment variable in the container (repeatable). "
                         + "-e KEY alone passes the runtime's own value of KEY.")

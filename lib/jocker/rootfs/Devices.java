@@ -1,8 +1,14 @@
+package jocker.rootfs;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+
+import jocker.kernel.Linux;
+import jocker.runtime.ContainerError;
+import jocker.runtime.Log;
 
 /**
  * The device nodes and links of a container's {@code /dev}. Given code: step 03 calls
@@ -16,13 +22,13 @@ import java.util.List;
  * pseudo-terminal, and we do not allocate a terminal (the command shares ours).
  * See man 4 null, man 4 random, man 4 tty, man 7 pty.
  */
-final class Devices {
+public final class Devices {
     private Devices() {}
 
     /** One character device: its name under /dev and its numbers (Documentation/admin-guide/devices.txt). */
-    record Node(String name, int major, int minor) {}
+    public record Node(String name, int major, int minor) {}
 
-    static final List<Node> NODES = List.of(
+    public static final List<Node> NODES = List.of(
             new Node("null", 1, 3),      // discards writes, reads end of file
             new Node("zero", 1, 5),      // reads zeros
             new Node("full", 1, 7),      // writes fail with ENOSPC
@@ -31,7 +37,7 @@ final class Devices {
             new Node("tty", 5, 0));      // the process's controlling terminal, if it has one
 
     /** Links every program expects: /dev/fd/N, /dev/stdin and so on come from /proc. */
-    static final List<String[]> LINKS = List.of(
+    public static final List<String[]> LINKS = List.of(
             new String[] {"fd", "/proc/self/fd"},
             new String[] {"stdin", "/proc/self/fd/0"},
             new String[] {"stdout", "/proc/self/fd/1"},
@@ -40,7 +46,7 @@ final class Devices {
             new String[] {"core", "/proc/kcore"});
 
     /** Makes the nodes and links in {@code dev}, a fresh tmpfs. */
-    static void create(Path dev) {
+    public static void create(Path dev) {
         for (Node n : NODES) {
             Path p = dev.resolve(n.name());
             Linux.mknod(p.toString(), Linux.S_IFCHR | 0666, Linux.makedev(n.major(), n.minor()));

@@ -1,8 +1,12 @@
+package jocker.runtime;
+
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+
+import jocker.kernel.Linux;
 
 // tag::why-not-fork[]
 /**
@@ -79,11 +83,8 @@ final class InitProcess {
 
     /** Kills the init process if it still runs and reaps it; for the runtime's failure paths. */
     void killAndReap() {
-        try {
-            Linux.kill(pid, Linux.SIGKILL);
-        } catch (Linux.LinuxException e) {
-            // ESRCH: it is already gone (a zombie still answers kill, so it is reaped below).
-        }
+        // A zombie still answers kill, so an init that has exited is reaped below all the same.
+        jocker.kernel.Processes.signalIfAlive(pid, Linux.SIGKILL);
         try {
             Linux.waitpid(pid, 0);
         } catch (Linux.LinuxException e) {

@@ -1,3 +1,5 @@
+package jocker.cgroups;
+
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +16,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import jocker.kernel.MountInfo;
+import jocker.kernel.Trace;
+import jocker.runtime.ContainerError;
+import jocker.runtime.Log;
 
 /**
  * The given part of step 05: where this machine's cgroup controllers live, cgroup files read and
@@ -33,19 +40,19 @@ import java.util.regex.Pattern;
  * The kernel's own documentation: https://docs.kernel.org/admin-guide/cgroup-v2.html and
  * https://docs.kernel.org/admin-guide/cgroup-v1/index.html.
  */
-final class Cgroups {
+public final class Cgroups {
     private Cgroups() {}
 
-    enum Version { V1, V2 }
+    public enum Version { V1, V2 }
 
     /**
      * One mounted cgroup tree: its version, where it is mounted and the controllers it serves.
      * On v1 the {@code cpu} and {@code cpuacct} controllers are often mounted together
      * ({@code /sys/fs/cgroup/cpu,cpuacct}); then they share one Hierarchy.
      */
-    record Hierarchy(Version version, Path mount, Set<String> controllers) {
+    public record Hierarchy(Version version, Path mount, Set<String> controllers) {
         /** The directory of cgroup {@code path} (such as {@code jocker/ID}) in this tree. */
-        Path dir(String path) { return mount.resolve(relative(path)); }
+        public Path dir(String path) { return mount.resolve(relative(path)); }
 
         @Override public String toString() {
             return (version == Version.V2 ? "cgroup2 " : "cgroup v1 ") + mount + " " + controllers;
@@ -53,23 +60,23 @@ final class Cgroups {
     }
 
     /** Which tree serves which controller on this machine. */
-    static final class Layout {
+    public static final class Layout {
         private final Map<String, Hierarchy> byController;
 
-        Layout(Map<String, Hierarchy> byController) { this.byController = byController; }
+        public Layout(Map<String, Hierarchy> byController) { this.byController = byController; }
 
         /** The tree that serves {@code controller} ("memory", "cpu", "pids", ...), or null. */
-        Hierarchy of(String controller) { return byController.get(controller); }
+        public Hierarchy of(String controller) { return byController.get(controller); }
 
         /** The distinct trees that serve any of {@code controllers}, each once, in that order. */
-        List<Hierarchy> serving(List<String> controllers) {
+        public List<Hierarchy> serving(List<String> controllers) {
             Set<Hierarchy> trees = new LinkedHashSet<>();
             for (String c : controllers) if (byController.containsKey(c)) trees.add(byController.get(c));
             return new ArrayList<>(trees);
         }
 
         /** For messages and {@code --verbose}: {@code memory=v1 /sys/fs/cgroup/memory, ...}. */
-        String describe(List<String> controllers) {
+        public String describe(List<String> controllers) {
             List<String> parts = new ArrayList<>();
             for (String c : controllers) {
                 Hierarchy h = byController.get(c);
@@ -84,39 +91,33 @@ final class Cgroups {
     // ------------------------------------------------------------------------------------------
 
     /** Finds the cgroup trees of this machine from /proc/self/mountinfo (man 5 proc). */
-    static Layout detect() {
+    public static Layout detect() {
         try {
-            return detect(Files.readAllLines(Path.of("/proc/self/mountinfo")), knownControllers());
-        } catch (IOException e) {
+            return detect(MountInfo.read(), knownControllers());
+        } catch (IOException | java.io.UncheckedIOException e) {
             throw new ContainerError("failed to find the cgroup filesystems: " + Log.reason(e), e);
         }
     }
 
     // tag::detect[]
     /**
-     * The same, from the lines of a mountinfo file (one mount a line:
-     * {@code ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS}).
-     * A v1 mount names its controllers in its super options ({@code rw,memory}); a v2 mount lists
-     * them in the file {@code cgroup.controllers} at its root. v1 wins, because a controller that a
-     * v1 tree holds cannot be used in the v2 tree at the same time.
+     * The same, from the mounts of a mountinfo file (see jocker.kernel.MountInfo). A v1 mount names
+     * its controllers in its super options ({@code rw,memory}); a v2 mount lists them in the file
+     * {@code cgroup.controllers} at its root. v1 wins, because a controller that a v1 tree holds
+     * cannot be used in the v2 tree at the same time.
      */
-    static Layout detect(List<String> mountinfo, Set<String> known) {
+    public static Layout detect(List<MountInfo> mounts, Set<String> known) {
         Map<String, Hierarchy> v1 = new LinkedHashMap<>();
         Path v2mount = null;
-        for (String line : mountinfo) {
-            String[] halves = line.split(" - ", 2);
-            if (halves.length < 2) continue;
-            String[] left = halves[0].split(" ");
-            String[] right = halves[1].split(" ");
-            if (left.length < 5 || right.length < 3) continue;
-            Path mount = Path.of(Linux.unescapeMountinfo(left[4]));
-            if (right[0].equals("cgroup")) {
+        for (MountInfo m : mounts) {
+            Path mount = Path.of(m.mountPoint());
+            if (m.fsType().equals("cgroup")) {
                 Set<String> controllers = new LinkedHashSet<>();
-                for (String option : right[2].split(",")) if (known.contains(option)) controllers.add(option);
+                for (String option : m.superOptions().split(",")) if (known.contains(option)) controllers.add(option);
                 if (controllers.isEmpty()) continue;          // name=systemd and such: no controller
                 Hierarchy h = new Hierarchy(Version.V1, mount, controllers);
                 for (String c : controllers) v1.putIfAbsent(c, h);
-            } else if (right[0].equals("cgroup2") && v2mount == null) {
+            } else if (m.fsType().equals("cgroup2") && v2mount == null) {
                 v2mount = mount;
             }
         }
@@ -159,7 +160,7 @@ final class Cgroups {
      * (a relative path such as {@code jocker-test-1a2b}; the checks use their own). Docker's
      * cgroupfs driver does the same with {@code /docker} and {@code --cgroup-parent}.
      */
-    static String parent() {
+    public static String parent() {
         String p = System.getenv("JOCKER_CGROUP_PARENT");
         if (p == null || p.isBlank()) return "jocker";
         String clean = relative(p);
@@ -183,7 +184,7 @@ final class Cgroups {
     // ------------------------------------------------------------------------------------------
 
     /** Reads a cgroup file, without its final newline. */
-    static String read(Path file) throws IOException {
+    public static String read(Path file) throws IOException {
         return Files.readString(file, StandardCharsets.UTF_8).strip();
     }
 
@@ -191,7 +192,7 @@ final class Cgroups {
      * Reads a flat-keyed file ({@code memory.events}, {@code memory.oom_control}, {@code cpu.stat},
      * {@code pids.events}): one {@code key value} a line. Missing file: empty map.
      */
-    static Map<String, Long> readKeyed(Path file) throws IOException {
+    public static Map<String, Long> readKeyed(Path file) throws IOException {
         Map<String, Long> values = new LinkedHashMap<>();
         if (!Files.exists(file)) return values;
         for (String line : read(file).split("\n")) {
@@ -213,9 +214,11 @@ final class Cgroups {
      * on write: EINVAL for a value it does not accept, EBUSY for a limit below what is in use,
      * ENOENT for a file this kernel does not have.
      */
-    static void write(Path file, String value) throws IOException {
+    public static void write(Path file, String value) throws IOException {
         try {
-            Files.writeString(file, value, StandardCharsets.UTF_8);
+            // WRITE without CREATE: a file this kernel does not have is ENOENT, not a new file
+            Files.writeString(file, value, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.WRITE,
+                    java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
             trace("write(\"" + file + "\", \"" + value + "\")", "" + value.length());
         } catch (IOException e) {
             trace("write(\"" + file + "\", \"" + value + "\")", "-1 " + reason(e));
@@ -224,7 +227,7 @@ final class Cgroups {
     }
 
     /** {@code mkdir(2)}: in a cgroup filesystem, this creates a cgroup, its files appear inside. */
-    static void mkdir(Path dir) throws IOException {
+    public static void mkdir(Path dir) throws IOException {
         try {
             Files.createDirectory(dir);
             trace("mkdir(\"" + dir + "\", 0755)", "0");
@@ -238,7 +241,7 @@ final class Cgroups {
      * {@code rmdir(2)}: removes a cgroup. Its files are not real files and need no deleting, but
      * the kernel refuses (EBUSY) while the cgroup still has processes or child cgroups.
      */
-    static void rmdir(Path dir) throws IOException {
+    public static void rmdir(Path dir) throws IOException {
         try {
             Files.delete(dir);
             trace("rmdir(\"" + dir + "\")", "0");
@@ -249,14 +252,14 @@ final class Cgroups {
     }
 
     /** True when rmdir failed because the cgroup still has processes (or children): EBUSY. */
-    static boolean busy(IOException e) {
+    public static boolean busy(IOException e) {
         return e instanceof DirectoryNotEmptyException
                 || (e instanceof FileSystemException f && f.getReason() != null
                         && f.getReason().contains("busy"));
     }
 
     /** The pids in a cgroup ({@code cgroup.procs}); empty when it is gone. */
-    static List<Integer> procs(Path dir) {
+    public static List<Integer> procs(Path dir) {
         List<Integer> pids = new ArrayList<>();
         try {
             for (String line : read(dir.resolve("cgroup.procs")).split("\n")) {
@@ -269,7 +272,7 @@ final class Cgroups {
     }
 
     /** The reason of an I/O error as strerror says it: "Invalid argument", "No such file or directory". */
-    static String reason(IOException e) {
+    public static String reason(IOException e) {
         if (e instanceof NoSuchFileException) return "No such file or directory";
         if (e instanceof DirectoryNotEmptyException) return "Device or resource busy";
         if (e instanceof FileSystemException f && f.getReason() != null) return f.getReason();
@@ -277,7 +280,7 @@ final class Cgroups {
     }
 
     private static void trace(String call, String result) {
-        if (Linux.tracing()) System.err.printf("[pid %5d] %s = %s%n", ProcessHandle.current().pid(), call, result);
+        Trace.line(call, result);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -291,7 +294,7 @@ final class Cgroups {
      * unit {@code b k m g t p} (powers of 1024, any case, {@code 64m = 64MB = 64MiB}), a decimal
      * fraction allowed ({@code 1.5g}). Returns bytes; throws IllegalArgumentException.
      */
-    static long parseBytes(String text) {
+    public static long parseBytes(String text) {
         Matcher m = SIZE.matcher(text.trim());
         if (!m.matches() || (m.group(2).isEmpty() && m.group(3) != null && m.group(3).length() > 1)) {
             throw new IllegalArgumentException("not a size");
@@ -306,7 +309,7 @@ final class Cgroups {
     }
 
     /** Bytes the way Docker's units print them: 67108864 is {@code 64m}, 1073741824 {@code 1g}. */
-    static String formatBytes(long bytes) {
+    public static String formatBytes(long bytes) {
         String[] units = {"b", "k", "m", "g", "t", "p"};
         int i = 0;
         long v = bytes;
@@ -318,14 +321,14 @@ final class Cgroups {
     }
 
     /** The CFS period Docker and runc use: CPU time is shared out in slices of 100 ms. */
-    static final long CPU_PERIOD_US = 100_000;
+    public static final long CPU_PERIOD_US = 100_000;
 
     /**
      * Turns {@code --cpus 0.5} into a CFS quota: microseconds of CPU time per
      * {@link #CPU_PERIOD_US}, so 0.5 is 50000 of 100000, 2 is 200000 (two CPUs' worth).
      * Throws IllegalArgumentException for what is not a positive decimal.
      */
-    static long cpuQuota(String cpus) {
+    public static long cpuQuota(String cpus) {
         BigDecimal n;
         try {
             n = new BigDecimal(cpus.trim());

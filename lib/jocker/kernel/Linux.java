@@ -1,3 +1,6 @@
+//DEPS com.github.jnr:jnr-posix:3.1.19
+package jocker.kernel;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,54 +32,54 @@ import jnr.posix.SpawnFileAction;
  * [pid    1] pivot_root("/var/lib/jocker/...", ".old") = -1 EINVAL (Invalid argument)
  * </pre>
  */
-final class Linux {
+public final class Linux {
     private Linux() {}
 
     // ---- clone(2) flags: which namespaces a process is born into (man 7 namespaces) ----
-    static final int CLONE_NEWNS = 0x00020000;      // mount namespace (man 7 mount_namespaces)
-    static final int CLONE_NEWCGROUP = 0x02000000;  // cgroup namespace (man 7 cgroup_namespaces)
-    static final int CLONE_NEWUTS = 0x04000000;     // hostname and domain name (man 7 uts_namespaces)
-    static final int CLONE_NEWIPC = 0x08000000;     // System V IPC, POSIX queues (man 7 ipc_namespaces)
-    static final int CLONE_NEWUSER = 0x10000000;    // user and group ids (man 7 user_namespaces)
-    static final int CLONE_NEWPID = 0x20000000;     // process ids (man 7 pid_namespaces)
-    static final int CLONE_NEWNET = 0x40000000;     // network devices, addresses, ports (man 7 network_namespaces)
+    public static final int CLONE_NEWNS = 0x00020000;      // mount namespace (man 7 mount_namespaces)
+    public static final int CLONE_NEWCGROUP = 0x02000000;  // cgroup namespace (man 7 cgroup_namespaces)
+    public static final int CLONE_NEWUTS = 0x04000000;     // hostname and domain name (man 7 uts_namespaces)
+    public static final int CLONE_NEWIPC = 0x08000000;     // System V IPC, POSIX queues (man 7 ipc_namespaces)
+    public static final int CLONE_NEWUSER = 0x10000000;    // user and group ids (man 7 user_namespaces)
+    public static final int CLONE_NEWPID = 0x20000000;     // process ids (man 7 pid_namespaces)
+    public static final int CLONE_NEWNET = 0x40000000;     // network devices, addresses, ports (man 7 network_namespaces)
 
     // ---- mount(2) flags ----
-    static final long MS_RDONLY = 1;
-    static final long MS_NOSUID = 2;
-    static final long MS_NODEV = 4;
-    static final long MS_NOEXEC = 8;
-    static final long MS_REMOUNT = 32;
-    static final long MS_NOATIME = 1024;
-    static final long MS_BIND = 4096;
-    static final long MS_MOVE = 8192;
-    static final long MS_REC = 16384;
-    static final long MS_SILENT = 32768;
-    static final long MS_UNBINDABLE = 1 << 17;
-    static final long MS_PRIVATE = 1 << 18;
-    static final long MS_SLAVE = 1 << 19;
-    static final long MS_SHARED = 1 << 20;
-    static final long MS_RELATIME = 1 << 21;
-    static final long MS_STRICTATIME = 1 << 24;
+    public static final long MS_RDONLY = 1;
+    public static final long MS_NOSUID = 2;
+    public static final long MS_NODEV = 4;
+    public static final long MS_NOEXEC = 8;
+    public static final long MS_REMOUNT = 32;
+    public static final long MS_NOATIME = 1024;
+    public static final long MS_BIND = 4096;
+    public static final long MS_MOVE = 8192;
+    public static final long MS_REC = 16384;
+    public static final long MS_SILENT = 32768;
+    public static final long MS_UNBINDABLE = 1 << 17;
+    public static final long MS_PRIVATE = 1 << 18;
+    public static final long MS_SLAVE = 1 << 19;
+    public static final long MS_SHARED = 1 << 20;
+    public static final long MS_RELATIME = 1 << 21;
+    public static final long MS_STRICTATIME = 1 << 24;
 
     // ---- umount2(2) flags ----
-    static final int MNT_FORCE = 1;
-    static final int MNT_DETACH = 2;
-    static final int MNT_EXPIRE = 4;
+    public static final int MNT_FORCE = 1;
+    public static final int MNT_DETACH = 2;
+    public static final int MNT_EXPIRE = 4;
 
     // ---- prctl(2) options ----
-    static final int PR_SET_PDEATHSIG = 1;
-    static final int PR_SET_NAME = 15;
-    static final int PR_SET_CHILD_SUBREAPER = 36;
+    public static final int PR_SET_PDEATHSIG = 1;
+    public static final int PR_SET_NAME = 15;
+    public static final int PR_SET_CHILD_SUBREAPER = 36;
 
     // ---- signals (man 7 signal), the x86_64 and aarch64 numbers ----
-    static final int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGUSR1 = 10, SIGUSR2 = 12,
+    public static final int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGUSR1 = 10, SIGUSR2 = 12,
             SIGPIPE = 13, SIGALRM = 14, SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19;
 
     // ---- mknod(2) file types and the errno values callers test for ----
-    static final int S_IFCHR = 0020000;
-    static final int S_IFBLK = 0060000;
-    static final int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, ECHILD = 10, EACCES = 13,
+    public static final int S_IFCHR = 0020000;
+    public static final int S_IFBLK = 0060000;
+    public static final int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, ECHILD = 10, EACCES = 13,
             EBUSY = 16, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOEXEC = 8, ENOSYS = 38;
 
     /** The libc functions jnr-posix does not wrap. {@code @SaveError} keeps errno for us. */
@@ -108,7 +111,7 @@ final class Linux {
     private static final LibC libc = LibraryLoader.create(LibC.class).load("c");
     private static final jnr.ffi.Runtime ffi = jnr.ffi.Runtime.getRuntime(libc);
     private static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
-    static final int O_CLOEXEC = 02000000;
+    public static final int O_CLOEXEC = 02000000;
 
     static {
         // jnr-ffi starts a helper thread on its first native allocation. A thread that has done
@@ -122,27 +125,20 @@ final class Linux {
     // Tracing
     // ------------------------------------------------------------------------------------------
 
-    private static volatile boolean trace = "1".equals(System.getenv("JOCKER_TRACE"));
-
     /** Turns strace-style tracing of every call on; the init process inherits it via JOCKER_TRACE. */
-    static void enableTrace() { trace = true; }
+    public static void enableTrace() { Trace.enable(); }
 
-    static boolean tracing() { return trace; }
+    public static boolean tracing() { return Trace.enabled(); }
 
-    private static void traceOk(String call, long result) {
-        if (trace) System.err.printf("[pid %5d] %s = %d%n", ProcessHandle.current().pid(), call, result);
-    }
+    private static void traceOk(String call, long result) { Trace.line(call, Long.toString(result)); }
 
     private static LinuxException fail(String call, int errno) {
-        if (trace) {
-            System.err.printf("[pid %5d] %s = -1 %s (%s)%n",
-                    ProcessHandle.current().pid(), call, errnoName(errno), strerror(errno));
-        }
+        if (Trace.enabled()) Trace.line(call, "-1 " + errnoName(errno) + " (" + strerror(errno) + ")");
         return new LinuxException(call, errno, strerror(errno));
     }
 
     /** {@code strerror(3)}: the text libc gives for an errno value. */
-    static String strerror(int errno) { return posix.strerror(errno); }
+    public static String strerror(int errno) { return posix.strerror(errno); }
 
     private static String errnoName(int errno) {
         try {
@@ -173,11 +169,14 @@ final class Linux {
         return String.join("|", parts);
     }
 
-    private static final Map<Long, String> CLONE_NAMES = new java.util.LinkedHashMap<>(Map.of(
-            (long) CLONE_NEWNS, "CLONE_NEWNS", (long) CLONE_NEWCGROUP, "CLONE_NEWCGROUP",
-            (long) CLONE_NEWUTS, "CLONE_NEWUTS", (long) CLONE_NEWIPC, "CLONE_NEWIPC",
-            (long) CLONE_NEWUSER, "CLONE_NEWUSER", (long) CLONE_NEWPID, "CLONE_NEWPID",
-            (long) CLONE_NEWNET, "CLONE_NEWNET"));
+    /** In the order of their bits, so that a trace line reads the same in every run. */
+    private static final Map<Long, String> CLONE_NAMES = new java.util.LinkedHashMap<>();
+    static {
+        CLONE_NAMES.put((long) CLONE_NEWNS, "CLONE_NEWNS"); CLONE_NAMES.put((long) CLONE_NEWCGROUP, "CLONE_NEWCGROUP");
+        CLONE_NAMES.put((long) CLONE_NEWUTS, "CLONE_NEWUTS"); CLONE_NAMES.put((long) CLONE_NEWIPC, "CLONE_NEWIPC");
+        CLONE_NAMES.put((long) CLONE_NEWUSER, "CLONE_NEWUSER"); CLONE_NAMES.put((long) CLONE_NEWPID, "CLONE_NEWPID");
+        CLONE_NAMES.put((long) CLONE_NEWNET, "CLONE_NEWNET");
+    }
 
     private static final Map<Long, String> MS_NAMES = new java.util.LinkedHashMap<>();
     static {
@@ -192,10 +191,10 @@ final class Linux {
     }
 
     /** Formats clone flags the way strace does: {@code CLONE_NEWNS|CLONE_NEWPID}. */
-    static String cloneFlags(int flags) { return flags(flags, CLONE_NAMES); }
+    public static String cloneFlags(int flags) { return flags(flags, CLONE_NAMES); }
 
     /** Formats mount flags the way strace does: {@code MS_BIND|MS_REC}. */
-    static String mountFlags(long flags) { return flags(flags, MS_NAMES); }
+    public static String mountFlags(long flags) { return flags(flags, MS_NAMES); }
 
     private static int check(String call, int result) {
         if (result < 0) throw fail(call, ffi.getLastError());
@@ -227,7 +226,7 @@ final class Linux {
      * and the thread can no longer create threads (EINVAL). CLONE_NEWUSER fails with EINVAL in a
      * multi-threaded process. Errors: EPERM without CAP_SYS_ADMIN, EINVAL, ENOMEM, ENOSPC.
      */
-    static void unshare(int flags) {
+    public static void unshare(int flags) {
         check("unshare(" + cloneFlags(flags) + ")", libc.unshare(flags));
     }
 
@@ -236,7 +235,7 @@ final class Linux {
      * {@code fd} (an open {@code /proc/PID/ns/*} file) refers to. man 2 setns. Errors: EBADF, EINVAL
      * (wrong type, or CLONE_NEWPID/CLONE_NEWUSER rules), EPERM.
      */
-    static void setns(int fd, int nstype) {
+    public static void setns(int fd, int nstype) {
         check("setns(" + fd + ", " + cloneFlags(nstype) + ")", libc.setns(fd, nstype));
     }
 
@@ -244,7 +243,7 @@ final class Linux {
      * {@code int sethostname(const char *name, size_t len)}: sets the hostname of the caller's UTS
      * namespace. man 2 sethostname. Errors: EINVAL (longer than 64 bytes), EPERM.
      */
-    static void sethostname(String name) {
+    public static void sethostname(String name) {
         byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
         check("sethostname(" + q(name) + ", " + bytes.length + ")", libc.sethostname(name, bytes.length));
     }
@@ -260,7 +259,7 @@ final class Linux {
      * {@code data} may be null. Errors: EINVAL (bad flags, or propagation change of a non-mount
      * point), ENOENT (target missing), EPERM, EBUSY, ENODEV (unknown filesystem type).
      */
-    static void mount(String source, String target, String fstype, long flags, String data) {
+    public static void mount(String source, String target, String fstype, long flags, String data) {
         String call = "mount(" + q(source) + ", " + q(target) + ", " + q(fstype) + ", "
                 + mountFlags(flags) + ", " + q(data) + ")";
         check(call, libc.mount(source, target, fstype, flags, data));
@@ -271,7 +270,7 @@ final class Linux {
      * MNT_DETACH the mount disappears now and is cleaned up when it is no longer busy.
      * Errors: EBUSY, EINVAL (not a mount point), ENOENT, EPERM.
      */
-    static void umount2(String target, int flags) {
+    public static void umount2(String target, int flags) {
         String f = flags == 0 ? "0" : (flags & MNT_DETACH) != 0 ? "MNT_DETACH" : Integer.toString(flags);
         check("umount2(" + q(target) + ", " + f + ")", libc.umount2(target, flags));
     }
@@ -285,7 +284,7 @@ final class Linux {
      * the old root's mount is shared (make the tree private first). EBUSY: new_root or put_old is
      * the current root.
      */
-    static void pivotRoot(String newRoot, String putOld) {
+    public static void pivotRoot(String newRoot, String putOld) {
         long nr = AARCH64 ? 41 : 155;
         check("pivot_root(" + q(newRoot) + ", " + q(putOld) + ")", (int) libc.syscall(nr, newRoot, putOld));
     }
@@ -295,12 +294,12 @@ final class Linux {
      * {@code path}; the working directory stays where it was (that is the classic breakout, see
      * chapter 02). man 2 chroot. Errors: ENOENT, ENOTDIR, EACCES, EPERM.
      */
-    static void chroot(String path) {
+    public static void chroot(String path) {
         check("chroot(" + q(path) + ")", libc.chroot(path));
     }
 
     /** {@code int chdir(const char *path)}: changes the working directory. man 2 chdir. */
-    static void chdir(String path) {
+    public static void chdir(String path) {
         checkPosix("chdir(" + q(path) + ")", posix.chdir(path));
     }
 
@@ -308,7 +307,7 @@ final class Linux {
      * {@code int mkdir(const char *path, mode_t mode)}: creates a directory. man 2 mkdir. The umask
      * applies to {@code mode}. Errors: EEXIST, ENOENT (a parent is missing), EROFS, EACCES.
      */
-    static void mkdir(String path, int mode) {
+    public static void mkdir(String path, int mode) {
         checkPosix(String.format("mkdir(%s, 0%o)", q(path), mode), posix.mkdir(path, mode));
     }
 
@@ -316,7 +315,7 @@ final class Linux {
      * {@code int rmdir(const char *path)}: removes an empty directory. man 2 rmdir. Errors: ENOTEMPTY,
      * EBUSY (something is mounted on it), ENOENT.
      */
-    static void rmdir(String path) {
+    public static void rmdir(String path) {
         checkPosix("rmdir(" + q(path) + ")", posix.rmdir(path));
     }
 
@@ -325,14 +324,14 @@ final class Linux {
      * {@code mknod("/dev/null", S_IFCHR | 0666, makedev(1, 3))}. man 2 mknod. The umask applies to
      * the permission bits. Errors: EEXIST, EPERM (no CAP_MKNOD), ENOENT.
      */
-    static void mknod(String path, int mode, long dev) {
+    public static void mknod(String path, int mode, long dev) {
         String call = String.format("mknod(%s, %s|0%o, makedev(%d, %d))", q(path),
                 (mode & S_IFCHR) == S_IFCHR ? "S_IFCHR" : "S_IFBLK", mode & 07777, major(dev), minor(dev));
         check(call, libc.mknod(path, mode, dev));
     }
 
     /** {@code makedev(3)}: a device number from its major and minor numbers, glibc's encoding. */
-    static long makedev(long major, long minor) {
+    public static long makedev(long major, long minor) {
         return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8)
                 | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
     }
@@ -346,10 +345,10 @@ final class Linux {
     // ------------------------------------------------------------------------------------------
 
     /** {@code pid_t getpid(void)}: the caller's process id, as its own PID namespace sees it. */
-    static int getpid() { return posix.getpid(); }
+    public static int getpid() { return posix.getpid(); }
 
     /** {@code uid_t geteuid(void)}: the caller's effective user id; 0 is root. man 2 geteuid. */
-    static int geteuid() { return posix.geteuid(); }
+    public static int geteuid() { return posix.geteuid(); }
 
     /**
      * {@code int posix_spawn(pid_t *pid, const char *path, file_actions, attrp, argv, envp)}: starts
@@ -358,12 +357,12 @@ final class Linux {
      * fork(), creates a child. {@code fdMap} maps a descriptor of ours to the number the child
      * sees (dup2); descriptors 0, 1 and 2 are inherited. Returns the child's pid.
      */
-    static int posixSpawn(List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
+    public static int posixSpawn(List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
         return posixSpawn(argv.get(0), argv, env, fdMap);
     }
 
     /** Like {@link #posixSpawn(List, List, Map)}, running the program at {@code path} (argv[0] may differ). */
-    static int posixSpawn(String path, List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
+    public static int posixSpawn(String path, List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
         List<SpawnFileAction> actions = new ArrayList<>();
         fdMap.forEach((from, to) -> actions.add(SpawnFileAction.dup(from, to)));
         for (int fd = 0; fd <= 2; fd++) {
@@ -386,7 +385,7 @@ final class Linux {
      * gets /dev/null instead, as under Docker. So: closed, a file of the JDK or of our classpath,
      * or a read-only stdout or stderr, is not real.
      */
-    static boolean isRealStdio(int fd) {
+    public static boolean isRealStdio(int fd) {
         Path link = Path.of("/proc/self/fd/" + fd);
         if (!Files.isDirectory(Path.of("/proc/self/fd"))) return true;   // no /proc: cannot tell
         String target;
@@ -417,10 +416,10 @@ final class Linux {
      * works. Errors: ENOENT (no such file, or its interpreter is missing), EACCES (not executable,
      * or a directory), ENOEXEC (unknown format), ETXTBSY.
      */
-    static void execve(String path, List<String> argv, List<String> env) {
+    public static void execve(String path, List<String> argv, List<String> env) {
         String call = "execve(" + q(path) + ", [" + argv.stream().map(Linux::q).collect(Collectors.joining(", "))
                 + "], [/* " + env.size() + " vars */])";
-        if (trace) System.err.printf("[pid %5d] %s ...%n", ProcessHandle.current().pid(), call);
+        Trace.line(call, "...");
         posix.execve(path, argv.toArray(String[]::new), env.toArray(String[]::new));
         throw fail(call, posix.errno());
     }
@@ -431,16 +430,12 @@ final class Linux {
      * it remembers EACCES from a match that was not executable and reports it if nothing else
      * matched; otherwise ENOENT.
      */
-    static void execvpe(String file, List<String> argv, List<String> env) {
+    public static void execvpe(String file, List<String> argv, List<String> env) {
         if (file.contains("/")) {
             execve(file, argv, env);
         }
-        String path = env.stream().filter(e -> e.startsWith("PATH=")).map(e -> e.substring(5))
-                .findFirst().orElse("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         LinuxException denied = null;
-        for (String dir : path.split(":")) {
-            Path candidate = Path.of(dir.isEmpty() ? "." : dir, file);
-            if (!Files.exists(candidate) || Files.isDirectory(candidate)) continue;
+        for (Path candidate : Processes.pathCandidates(file, env)) {
             try {
                 execve(candidate.toString(), argv, env);
             } catch (LinuxException e) {
@@ -454,17 +449,17 @@ final class Linux {
 
     // tag::wait-status[]
     /** The status {@code waitpid(2)} reports, decoded with the macros of man 2 wait. */
-    record WaitStatus(int pid, int raw) {
+    public record WaitStatus(int pid, int raw) {
         /** WIFEXITED: the child called exit(2) or returned from main. */
-        boolean exited() { return (raw & 0x7f) == 0; }
+        public boolean exited() { return (raw & 0x7f) == 0; }
         /** WEXITSTATUS: the low 8 bits of the exit status; valid when {@link #exited()}. */
-        int exitStatus() { return (raw >> 8) & 0xff; }
+        public int exitStatus() { return (raw >> 8) & 0xff; }
         /** WIFSIGNALED: the child was killed by a signal. */
-        boolean signaled() { return (raw & 0x7f) != 0 && (raw & 0x7f) != 0x7f; }
+        public boolean signaled() { return (raw & 0x7f) != 0 && (raw & 0x7f) != 0x7f; }
         /** WTERMSIG: the signal that killed the child; valid when {@link #signaled()}. */
-        int termSignal() { return raw & 0x7f; }
+        public int termSignal() { return raw & 0x7f; }
         /** WCOREDUMP: the child dumped core. */
-        boolean coreDumped() { return (raw & 0x80) != 0; }
+        public boolean coreDumped() { return (raw & 0x80) != 0; }
 
         @Override public String toString() {
             if (exited()) return "{WIFEXITED(s) && WEXITSTATUS(s) == " + exitStatus() + "}";
@@ -479,14 +474,13 @@ final class Linux {
      * changes state and reaps it. man 2 waitpid. Any thread of the process may wait for a child of
      * any other thread. Retries on EINTR. Errors: ECHILD (not our child, or already reaped).
      */
-    static WaitStatus waitpid(int pid, int options) {
+    public static WaitStatus waitpid(int pid, int options) {
         int[] status = new int[1];
         while (true) {
             int r = posix.waitpid(pid, status, options);
             if (r >= 0) {
                 WaitStatus s = new WaitStatus(r, status[0]);
-                if (trace) System.err.printf("[pid %5d] waitpid(%d, %s, %d) = %d%n",
-                        ProcessHandle.current().pid(), pid, s, options, r);
+                Trace.line("waitpid(" + pid + ", " + s + ", " + options + ")", Integer.toString(r));
                 return s;
             }
             int errno = posix.errno();
@@ -495,7 +489,7 @@ final class Linux {
     }
 
     /** {@code int kill(pid_t pid, int sig)}: sends a signal. man 2 kill. Errors: ESRCH, EPERM. */
-    static void kill(int pid, int signal) {
+    public static void kill(int pid, int signal) {
         checkPosix("kill(" + pid + ", " + signal + ")", posix.kill(pid, signal));
     }
 
@@ -504,7 +498,7 @@ final class Linux {
      * runtime uses PR_SET_PDEATHSIG (a signal the kernel sends us when the thread that created us
      * exits) and PR_SET_CHILD_SUBREAPER.
      */
-    static void prctl(int option, long arg) {
+    public static void prctl(int option, long arg) {
         check("prctl(" + option + ", " + arg + ")", libc.prctl(option, arg, 0, 0, 0));
     }
 
@@ -516,14 +510,14 @@ final class Linux {
      * {@code int pipe2(int pipefd[2], int flags)}: a one-way channel, [0] to read and [1] to write.
      * man 2 pipe. We always pass O_CLOEXEC, so that no other child inherits our ends by accident.
      */
-    static int[] pipe() {
+    public static int[] pipe() {
         int[] fds = new int[2];
         int r = libc.pipe2(fds, O_CLOEXEC);
         return check2("pipe2([" + fds[0] + ", " + fds[1] + "], O_CLOEXEC)", r, fds);
     }
 
     /** {@code ssize_t read(int fd, void *buf, size_t count)}. man 2 read. 0 means end of file. */
-    static int read(int fd, byte[] buf) {
+    public static int read(int fd, byte[] buf) {
         while (true) {
             int n = posix.read(fd, buf, buf.length);
             if (n >= 0) return n;
@@ -533,7 +527,7 @@ final class Linux {
     }
 
     /** {@code ssize_t write(int fd, const void *buf, size_t count)}, all of {@code buf}. man 2 write. */
-    static void write(int fd, byte[] buf) {
+    public static void write(int fd, byte[] buf) {
         int off = 0;
         while (off < buf.length) {
             byte[] rest = Arrays.copyOfRange(buf, off, buf.length);
@@ -544,7 +538,7 @@ final class Linux {
     }
 
     /** {@code int close(int fd)}. man 2 close. */
-    static void close(int fd) {
+    public static void close(int fd) {
         checkPosix("close(" + fd + ")", posix.close(fd));
     }
 
@@ -554,7 +548,7 @@ final class Linux {
      * (man 2 close_range, Linux 5.11; number 436 on x86_64 and aarch64), or one
      * {@code fcntl(fd, F_SETFD, FD_CLOEXEC)} per entry of /proc/self/fd on older kernels.
      */
-    static void closeOnExecFrom(int first) {
+    public static void closeOnExecFrom(int first) {
         final int CLOSE_RANGE_CLOEXEC = 1 << 2;
         int r = (int) libc.syscall(436, first, 0xffffffffL, CLOSE_RANGE_CLOEXEC);
         if (r == 0) {
@@ -572,32 +566,6 @@ final class Linux {
     }
 
     // ------------------------------------------------------------------------------------------
-    // The mount table
-    // ------------------------------------------------------------------------------------------
-
-    /** The mount points of the caller's mount namespace: field 5 of /proc/self/mountinfo (man 5 proc). */
-    static List<String> mountPoints() throws java.io.IOException {
-        List<String> points = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] fields = line.split(" ");
-            if (fields.length > 4) points.add(unescapeMountinfo(fields[4]));
-        }
-        return points;
-    }
-
-    /** mountinfo writes a space as \040, a tab as \011, a newline as \012, a backslash as \134. */
-    static String unescapeMountinfo(String s) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\\\([0-7]{3})").matcher(s);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(
-                    String.valueOf((char) Integer.parseInt(m.group(1), 8))));
-        }
-        m.appendTail(out);
-        return out.toString();
-    }
-
-    // ------------------------------------------------------------------------------------------
     // Signal dispositions
     // ------------------------------------------------------------------------------------------
 
@@ -608,9 +576,9 @@ final class Linux {
      * "Signal mask"), so the init process reads them while /proc is the host's and undoes them
      * with {@link #resetSignals} just before exec.
      */
-    record SignalState(long ignored, long blocked) {}
+    public record SignalState(long ignored, long blocked) {}
 
-    static SignalState signalState() {
+    public static SignalState signalState() {
         long ignored = 0, blocked = 0;
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
@@ -632,7 +600,7 @@ final class Linux {
      * rt_sigprocmask 14 and 135), because glibc's wrappers refuse the two signals it reserves for
      * itself (32 and 33), which a JVM may leave ignored.
      */
-    static void resetSignals(SignalState state) {
+    public static void resetSignals(SignalState state) {
         jnr.ffi.Pointer zeros = jnr.ffi.Memory.allocateDirect(ffi, 32, true);   // SIG_DFL, no flags, empty set
         for (int sig = 1; sig <= 64; sig++) {
             if ((state.ignored() & (1L << (sig - 1))) == 0 || sig == SIGKILL || sig == SIGSTOP) continue;
@@ -650,18 +618,18 @@ final class Linux {
     }
 
     /** A failed system call: which call, with which arguments, and errno. */
-    static final class LinuxException extends RuntimeException {
+    public static final class LinuxException extends RuntimeException {
         private final String call;
         private final int errno;
 
-        LinuxException(String call, int errno, String reason) {
+        public LinuxException(String call, int errno, String reason) {
             super(call + ": " + reason);
             this.call = call;
             this.errno = errno;
         }
 
-        String call() { return call; }
-        int errno() { return errno; }
-        String reason() { return strerror(errno); }
+        public String call() { return call; }
+        public int errno() { return errno; }
+        public String reason() { return strerror(errno); }
     }
 }

@@ -1,5 +1,7 @@
+//DEPS com.fasterxml.jackson.core:jackson-databind:2.18.2
+package jocker.oci;
+
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,8 +10,6 @@ import java.util.Map;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 
 /**
  * A container's whole configuration: one JSON document that the runtime writes and the
@@ -20,9 +20,9 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 @JsonIgnoreProperties(ignoreUnknown = true)
-final class Config {
+public final class Config {
     /** The default PATH Docker gives a container. */
-    static final String DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    public static final String DEFAULT_PATH = "PATH=" + jocker.kernel.Processes.DEFAULT_PATH;
 
     public String ociVersion = "1.2.0";
     public Process process = new Process();
@@ -35,7 +35,7 @@ final class Config {
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    static final class Process {
+    public static final class Process {
         public boolean terminal;
         /** The command and its arguments; args[0] is looked up in the PATH of {@link #env}. */
         public List<String> args = new ArrayList<>();
@@ -47,7 +47,7 @@ final class Config {
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    static final class Root {
+    public static final class Root {
         /** The container's root filesystem, an absolute path on the host. */
         public String path;
         public boolean readonly;
@@ -55,15 +55,15 @@ final class Config {
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    static final class Mount {
+    public static final class Mount {
         public String destination;
         public String type;
         public String source;
         public List<String> options = new ArrayList<>();
 
-        Mount() {}
+        public Mount() {}
 
-        Mount(String destination, String type, String source, List<String> options) {
+        public Mount(String destination, String type, String source, List<String> options) {
             this.destination = destination;
             this.type = type;
             this.source = source;
@@ -73,7 +73,7 @@ final class Config {
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    static final class Linux {
+    public static final class Linux {
         /** One entry per namespace the container gets: {"type": "mount"}, {"type": "pid"}, ... */
         public List<Namespace> namespaces = new ArrayList<>();
         public Resources resources;
@@ -82,18 +82,18 @@ final class Config {
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    static final class Namespace {
+    public static final class Namespace {
         /** "pid", "network", "mount", "ipc", "uts", "user" or "cgroup". */
         public String type;
 
-        Namespace() {}
+        public Namespace() {}
 
-        Namespace(String type) { this.type = type; }
+        public Namespace(String type) { this.type = type; }
     }
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    static final class Resources {
+    public static final class Resources {
         public Memory memory;
         public Cpu cpu;
         public Pids pids;
@@ -101,7 +101,7 @@ final class Config {
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    static final class Memory {
+    public static final class Memory {
         /** Bytes. */
         public Long limit;
         public Long swap;
@@ -109,7 +109,7 @@ final class Config {
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    static final class Cpu {
+    public static final class Cpu {
         /** Microseconds of CPU time the container may use in each {@link #period}. */
         public Long quota;
         public Long period;
@@ -118,52 +118,39 @@ final class Config {
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    static final class Pids {
+    public static final class Pids {
         public Long limit;
     }
 
     /** Adds a namespace to {@code linux.namespaces} unless it is there already. */
-    Config withNamespace(String type) {
+    public Config withNamespace(String type) {
         if (linux.namespaces.stream().noneMatch(n -> n.type.equals(type))) {
             linux.namespaces.add(new Namespace(type));
         }
         return this;
     }
 
-    boolean hasNamespace(String type) {
+    public boolean hasNamespace(String type) {
         return linux.namespaces.stream().anyMatch(n -> n.type.equals(type));
     }
 
     /** The value of KEY in {@code process.env}, or null. */
-    String env(String key) {
+    public String env(String key) {
         return process.env.stream().filter(e -> e.startsWith(key + "="))
                 .map(e -> e.substring(key.length() + 1)).reduce((a, b) -> b).orElse(null);
     }
 
     /** Sets KEY=VALUE in {@code process.env}, replacing an earlier value of KEY. */
-    void setEnv(String keyValue) {
+    public void setEnv(String keyValue) {
         String key = keyValue.contains("=") ? keyValue.substring(0, keyValue.indexOf('=')) : keyValue;
         process.env.removeIf(e -> e.equals(key) || e.startsWith(key + "="));
         process.env.add(keyValue);
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Writes this config to {@code file}, atomically (see {@link Json}). */
+    public void write(Path file) throws IOException { Json.write(file, this); }
 
-    void write(Path file) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        JSON.writeValue(tmp.toFile(), this);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    }
+    public static Config read(Path file) throws IOException { return Json.read(file, Config.class); }
 
-    static Config read(Path file) throws IOException {
-        return JSON.readValue(file.toFile(), Config.class);
-    }
-
-    String toJson() {
-        try {
-            return JSON.writeValueAsString(this);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    public String toJson() { return Json.text(this); }
 }

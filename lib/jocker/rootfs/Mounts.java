@@ -1,3 +1,5 @@
+package jocker.rootfs;
+
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -5,6 +7,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+
+import jocker.kernel.Linux;
+import jocker.oci.Config;
+import jocker.oci.State;
+import jocker.runtime.Container;
+import jocker.runtime.ContainerError;
+import jocker.runtime.Log;
 
 /**
  * The filesystems every container gets, and how one entry of the config's {@code mounts} list
@@ -26,11 +35,11 @@ import java.util.Map;
  * {@code bind} ...) become MS_* flags, everything else ({@code mode=755}) is handed to the
  * filesystem as its data string. See man 2 mount, man 8 mount (FILESYSTEM-INDEPENDENT MOUNT OPTIONS).
  */
-final class Mounts {
+public final class Mounts {
     private Mounts() {}
 
     /** Docker's default mounts, in the order they must be made (/dev before /dev/pts). */
-    static List<Config.Mount> defaults() {
+    public static List<Config.Mount> defaults() {
         return new ArrayList<>(List.of(
                 new Config.Mount("/proc", "proc", "proc", List.of("nosuid", "noexec", "nodev")),
                 new Config.Mount("/dev", "tmpfs", "tmpfs",
@@ -47,13 +56,13 @@ final class Mounts {
      * its runtime's: a private remount and a pivot_root done in the host's mount namespace would
      * change the host's mount table and move the root directory of every process on the host.
      * A namespace is identified by the inode its /proc/PID/ns/mnt link names ({@code mnt:[4026531841]});
-     * the runtime's pid is in the container directory's runtime.pid, and /proc is still the host's.
+     * the runtime's pid is the owner in the container's state.json, and /proc is still the host's.
      */
-    static void requireOwnMountNamespace(Config config) {
+    public static void requireOwnMountNamespace(Config config) {
         String runtime;
         try {
-            Path pidFile = Container.containersDir().resolve(config.annotations.get("jocker.id")).resolve("runtime.pid");
-            runtime = Files.readString(pidFile).trim();
+            Path stateFile = Container.containersDir().resolve(config.annotations.get("jocker.id")).resolve("state.json");
+            runtime = Long.toString(State.read(stateFile).owner.pid);
         } catch (java.io.IOException | RuntimeException e) {
             throw new ContainerError("failed to find the runtime's pid: " + Log.reason(e), e);
         }
@@ -90,9 +99,9 @@ final class Mounts {
     }
 
     /** What mount(2) gets for a list of option names: the flags and the data string. */
-    record Options(long flags, String data) {}
+    public record Options(long flags, String data) {}
 
-    static Options parse(List<String> options) {
+    public static Options parse(List<String> options) {
         long flags = 0;
         List<String> data = new ArrayList<>();
         for (String o : options) {
@@ -115,7 +124,7 @@ final class Mounts {
      * <p>A read-only bind mount takes two calls: MS_BIND ignores MS_RDONLY, so the bind mount is
      * remounted read-only afterwards (man 8 mount, "bind mount operation").
      */
-    static void mount(String rootfs, Config.Mount m) {
+    public static void mount(String rootfs, Config.Mount m) {
         Path target = inside(Path.of(rootfs), m.destination);
         Options o = parse(m.options);
         Linux.mount(m.source, target.toString(), m.type, o.flags(), o.data());
@@ -125,7 +134,7 @@ final class Mounts {
     }
 
     /** {@code destination} under {@code rootfs}, made a directory; no symlink on the way. */
-    static Path inside(Path rootfs, String destination) {
+    public static Path inside(Path rootfs, String destination) {
         Path p = rootfs;
         Path relative = Path.of("/").relativize(Path.of("/").resolve(destination).normalize());
         if (relative.toString().isEmpty()) return p;

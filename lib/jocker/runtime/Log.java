@@ -1,30 +1,32 @@
+package jocker.runtime;
+
 /**
  * The runtime's own messages. They all go to stderr, so that stdout carries nothing but the
  * container's output; status lines appear only with {@code --verbose}.
  */
-final class Log {
+public final class Log {
     private Log() {}
 
-    static volatile boolean verbose;
-    static volatile boolean debug = "1".equals(System.getenv("JOCKER_DEBUG"));
+    public static volatile boolean verbose;
+    public static volatile boolean debug = "1".equals(System.getenv("JOCKER_DEBUG"));
 
-    static void verbose(String format, Object... args) {
+    public static void verbose(String format, Object... args) {
         if (verbose) System.err.println("jocker: " + String.format(format, args));
     }
 
-    static void error(String format, Object... args) {
+    public static void error(String format, Object... args) {
         System.err.println("jocker: " + oneLine(String.format(format, args)));
     }
 
     /** Longest error line we print: a hostile tar entry name may be thousands of characters. */
-    static final int MAX_LINE = 512;
+    public static final int MAX_LINE = 512;
 
     /**
      * An error stays one line, whatever it quotes: newlines and other control characters (a tar
      * entry named with terminal escape sequences, say) are shown escaped, never sent to the
      * terminal, and an overlong line is cut in the middle.
      */
-    static String oneLine(String text) {
+    public static String oneLine(String text) {
         StringBuilder b = new StringBuilder(text.length());
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
@@ -38,12 +40,12 @@ final class Log {
     }
 
     /** With {@code --debug}, the stack trace behind a one-line error. */
-    static void debugTrace(Throwable t) {
+    public static void debugTrace(Throwable t) {
         if (debug) t.printStackTrace();
     }
 
     /** The most useful one-line reason a throwable carries. */
-    static String reason(Throwable t) {
+    public static String reason(Throwable t) {
         if (t instanceof java.nio.file.NoSuchFileException e) return "no such file " + e.getFile();
         if (t instanceof java.nio.file.AccessDeniedException e) return "permission denied: " + e.getFile();
         if (t instanceof java.nio.file.FileAlreadyExistsException e) return "file exists: " + e.getFile();

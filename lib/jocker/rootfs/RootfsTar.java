@@ -1,3 +1,7 @@
+//DEPS org.apache.commons:commons-compress:1.27.1
+//DEPS com.github.luben:zstd-jni:1.5.6-8
+package jocker.rootfs;
+
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +17,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+
+import jocker.kernel.Trees;
+import jocker.runtime.ContainerError;
+import jocker.runtime.Log;
 
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -31,7 +39,7 @@ import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStre
  * leading {@code /} is taken relative to the rootfs, as Docker does. Modes, owners, symlinks and
  * hard links are kept; device nodes are skipped (a container gets its own /dev, see step 03).
  */
-final class RootfsTar {
+public final class RootfsTar {
     private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
     private static final int MAX_SYMLINKS = 40;   // the kernel's limit too (ELOOP)
 
@@ -48,10 +56,10 @@ final class RootfsTar {
     }
 
     /** What an extraction did: how many entries it wrote and how many (device nodes) it skipped. */
-    record Result(int entries, int skipped) {}
+    public record Result(int entries, int skipped) {}
 
     /** Unpacks {@code tarball} into {@code target}, which is created and must not exist yet. */
-    static Result extract(Path tarball, Path target) throws IOException {
+    public static Result extract(Path tarball, Path target) throws IOException {
         Files.createDirectory(target);
         Result result;
         try (InputStream in = decompress(new BufferedInputStream(Files.newInputStream(tarball)))) {
@@ -67,7 +75,7 @@ final class RootfsTar {
     }
 
     /** Unpacks an uncompressed tar stream into the existing directory {@code target}. */
-    static Result extract(InputStream tar, Path target, String source) throws IOException {
+    public static Result extract(InputStream tar, Path target, String source) throws IOException {
         RootfsTar x = new RootfsTar(target.toAbsolutePath(), source);
         TarArchiveInputStream in = new TarArchiveInputStream(tar);
         for (TarArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
@@ -81,7 +89,7 @@ final class RootfsTar {
     }
 
     /** Recognises gzip and zstd by their magic numbers; anything else is read as a plain tar. */
-    static InputStream decompress(BufferedInputStream in) throws IOException {
+    public static InputStream decompress(BufferedInputStream in) throws IOException {
         in.mark(4);
         byte[] magic = in.readNBytes(4);
         in.reset();
@@ -214,7 +222,7 @@ final class RootfsTar {
     private void removeExisting(Path path) throws IOException {
         if (!Files.exists(path, NOFOLLOW)) return;
         if (Files.isDirectory(path, NOFOLLOW)) {
-            deleteTree(path);
+            Trees.delete(path);
         } else {
             Files.delete(path);
         }
@@ -227,44 +235,5 @@ final class RootfsTar {
 
     private ContainerError refuse(String entry, String why) {
         return new ContainerError("refused to unpack " + source + ": entry \"" + entry + "\": " + why);
-    }
-
-    /**
-     * Deletes a directory tree without following symlinks out of it and without crossing into
-     * another filesystem: a mount left inside (a bind mount of a host directory, say) stops the
-     * deletion with an error instead of emptying what is mounted there.
-     */
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, NOFOLLOW)) return;
-        // A bind mount from the same filesystem has the same st_dev: ask the mount table too.
-        String top = dir.toRealPath(NOFOLLOW).toString();
-        for (String mountPoint : Linux.mountPoints()) {
-            if (mountPoint.equals(top) || mountPoint.startsWith(top + "/")) {
-                throw new IOException("refused to delete " + dir + ": " + mountPoint + " is a mount point");
-            }
-        }
-        Object device = Files.getAttribute(dir, "unix:dev", NOFOLLOW);
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
-                if (!device.equals(Files.getAttribute(d, "unix:dev", NOFOLLOW))) {
-                    throw new IOException("refused to delete " + d + ": something is mounted there");
-                }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) throw e;
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

@@ -1,18 +1,23 @@
+package jocker.rootfs;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
+
+import jocker.runtime.Container;
+import jocker.runtime.ContainerError;
 
 /**
  * Where a container's root filesystem comes from, until step 06 pulls real images: a rootfs
  * tarball, named either by a path or by a name in the image directory {@code STATE_ROOT/images},
  * where {@code ./build.sh setup} puts the embedded {@code busybox.tar}.
  */
-final class Images {
+public final class Images {
     private Images() {}
 
-    static Path dir() { return Container.stateRoot().resolve("images"); }
+    public static Path dir() { return Container.stateRoot().resolve("images"); }
 
     /** The tarball for {@code image}: a path (it has a slash, or ends in .tar) or a name. */
-    static Path resolve(String image) {
+    public static Path resolve(String image) {
         boolean isPath = image.contains("/") || image.matches(".*\\.(tar|tar\\.gz|tgz|tar\\.zst)$");
         if (isPath) {
             Path p = Path.of(image).toAbsolutePath();

@@ -1,5 +1,9 @@
+package jocker.runtime;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+
+import jocker.kernel.Linux;
 
 // tag::protocol[]
 /**
@@ -29,15 +33,15 @@ import java.nio.charset.StandardCharsets;
  * {@link #CHILD_READ_FD}.
  */
 // end::protocol[]
-final class InitPipe {
+public final class InitPipe {
     /** The descriptor on which the init process writes to the runtime. */
-    static final int CHILD_WRITE_FD = 3;
+    public static final int CHILD_WRITE_FD = 3;
     /** The descriptor on which the init process reads from the runtime. */
-    static final int CHILD_READ_FD = 4;
+    public static final int CHILD_READ_FD = 4;
 
     // tag::messages[]
     /** What one side can say to the other. */
-    enum Message {
+    public enum Message {
         /** init to runtime: I have started and wait for GO. */
         READY,
         /** runtime to init: you are attached, enter and exec. */

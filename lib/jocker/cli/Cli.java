@@ -1,5 +1,15 @@
+//DEPS info.picocli:picocli:4.7.6
+package jocker.cli;
+
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+
+import jocker.kernel.Linux;
+import jocker.oci.Config;
+import jocker.runtime.ConfigOption;
+import jocker.runtime.ContainerError;
+import jocker.runtime.ContainerRuntime;
+import jocker.runtime.Log;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -14,11 +24,11 @@ import picocli.CommandLine.Spec;
  * turns every failure into one line on stderr and Docker's exit code; {@code --debug} adds the
  * stack trace.
  */
-final class Cli {
+public final class Cli {
     private Cli() {}
 
     /** Parses {@code args}, runs the command and returns the exit code for {@code System.exit}. */
-    static int execute(ContainerRuntime runtime, String name, String[] args) {
+    public static int execute(ContainerRuntime runtime, String name, String[] args) {
         CommandLine run = new CommandLine(new Run(runtime));
         run.addMixin("arguments", runtime.arguments());
         int i = 0;
@@ -56,7 +66,7 @@ final class Cli {
     }
 
     /** Namespaces, mounts and cgroups need root; say so in one line instead of failing later. */
-    static void requireRoot() {
+    public static void requireRoot() {
         if (Linux.geteuid() != 0) {
             throw new ContainerError("must be run as root: namespaces, mounts and cgroups need CAP_SYS_ADMIN (try sudo)");
         }
