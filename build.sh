@@ -153,13 +153,32 @@ prepare_cgroup_v2_vm() {
     || say "warning: could not prepare the cgroup v2 test VM (tests/vm/vm.sh prepare); step 05's VM checks will fail"
 }
 
-# Compiles every script once, so that the first run is not the one that waits.
+# Compiles every script once, so that the first run is not the one that waits; then runs every
+# solution once, so that JBang's //CDS writes each one's class-data archive (the first run of a
+# script dumps it at exit; every later run, and its init process, starts from it).
 warm_jbang() {
-  say "warming the JBang cache (dependencies from Maven Central, compiled scripts)"
+  say "warming the JBang cache (dependencies from Maven Central, compiled scripts, class-data archives)"
   local f
-  for f in "$ROOT"/solutions/*.java "$ROOT"/tests/Checks.java; do
+  for f in "$ROOT"/solutions/*.java "$ROOT"/tests/harness/Checks.java; do
     [ -f "$f" ] || continue
     jbang build --quiet "$f" >&2 || die "could not build $f"
+  done
+  local root parent="jocker-setup-$$" rc=0
+  root=$(mktemp -d)
+  mkdir -p "$root/images"
+  ln -s "$BUILD/images/busybox.tar" "$root/images/busybox.tar"
+  for f in "$ROOT"/solutions/*.java; do
+    case "$(basename "$f")" in
+      01_*) set -- true ;;
+      *) set -- busybox true ;;
+    esac
+    JOCKER_ROOT="$root" JOCKER_CGROUP_PARENT="$parent" jbang "$f" run "$@" </dev/null >/dev/null 2>&1 \
+      || { rc=$?; say "warning: $(basename "$f") run $* exited $rc while warming up"; }
+  done
+  rm -rf --one-file-system "$root"
+  # The cgroup parent the warm-up runs made (step 05 on), in every hierarchy: ours, and empty.
+  for f in /sys/fs/cgroup/"$parent" /sys/fs/cgroup/*/"$parent"; do
+    [ -d "$f" ] && rmdir "$f" 2>/dev/null || true
   done
 }
 
@@ -167,7 +186,7 @@ cmd_setup() {
   require_root setup
   if [ "$(java_major)" -lt 17 ]; then apt_install default-jdk-headless; fi
   [ "$(java_major)" -ge 17 ] || die "Java 17 or newer is needed; found $(java_major)"
-  apt_install busybox-static iproute2 tar util-linux
+  apt_install busybox-static iproute2 tar util-linux mount
   install_jbang
   build_busybox_image
   prepare_cgroup_v2_vm

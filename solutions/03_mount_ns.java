@@ -78,7 +78,7 @@ class MountNs extends Chroot {
             Mounts.requireOwnMountNamespace(config);    // never pivot the host's root by mistake
             makeMountsPrivate();                                       // <.>
             bindMountOntoItself(rootfs);                               // <.>
-            // Given code (lib/Mounts.java, lib/Devices.java): /proc, /dev, /dev/pts, /dev/shm,
+            // Given code (lib/jocker/rootfs/Mounts.java, Devices.java): /proc, /dev, /dev/pts, /dev/shm,
             // /sys and the nodes of /dev, made under the rootfs while we still see both trees.
             for (Config.Mount m : config.mounts) Mounts.mount(rootfs, m);   // <.>
             Devices.create(Path.of(rootfs, "dev"));

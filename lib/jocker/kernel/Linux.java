@@ -419,7 +419,7 @@ public final class Linux {
     public static void execve(String path, List<String> argv, List<String> env) {
         String call = "execve(" + q(path) + ", [" + argv.stream().map(Linux::q).collect(Collectors.joining(", "))
                 + "], [/* " + env.size() + " vars */])";
-        Trace.line(call, "...");
+        Trace.pending(call);
         posix.execve(path, argv.toArray(String[]::new), env.toArray(String[]::new));
         throw fail(call, posix.errno());
     }

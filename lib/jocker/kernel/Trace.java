@@ -15,6 +15,11 @@ public final class Trace {
 
     public static boolean enabled() { return enabled; }
 
+    /** Prints {@code [pid N] call ...} for a call that does not return when it works (execve). */
+    public static void pending(String call) {
+        if (enabled) System.err.printf("[pid %5d] %s ...%n", ProcessHandle.current().pid(), call);
+    }
+
     /** Prints {@code [pid N] call = result} on stderr, if tracing is on. */
     public static void line(String call, String result) {
         if (enabled) System.err.printf("[pid %5d] %s = %s%n", ProcessHandle.current().pid(), call, result);

@@ -51,8 +51,8 @@ public final class Container {
     private final List<Feature> prepared = new ArrayList<>();
     private final UndoLog undo;
     private final State state = new State();
-    private InitProcess init;
-    private boolean reaped;
+    private volatile InitProcess init;
+    private volatile boolean reaped;
 
     /** What the caller of create hears of while it works (the runtime's signal handling). */
     public interface Progress {

@@ -13,6 +13,7 @@ import jocker.oci.Config;
 public final class Namespaces {
     private Namespaces() {}
 
+    // tag::flags[]
     /** Type in config.json, clone flag. In the order runc lists them. */
     static final Map<String, Integer> FLAGS = new LinkedHashMap<>();
     static {
@@ -24,6 +25,7 @@ public final class Namespaces {
         FLAGS.put("mount", Linux.CLONE_NEWNS);
         FLAGS.put("cgroup", Linux.CLONE_NEWCGROUP);
     }
+    // end::flags[]
 
     /** The clone flag of a namespace type ("pid" is CLONE_NEWPID). */
     public static int flag(String type) {
