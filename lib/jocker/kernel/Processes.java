@@ -44,6 +44,10 @@ public final class Processes {
      * A zombie still takes a signal (and ignores it).
      */
     public static boolean signalIfAlive(long pid, int signal) {
+        // kill(2) reads 0 as "my process group" and -1 as "every process I may signal": never here.
+        if (pid <= 0 || pid > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("refused to signal pid " + pid + ": not one process");
+        }
         try {
             Linux.kill((int) pid, signal);
             return true;

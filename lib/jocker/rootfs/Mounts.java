@@ -70,7 +70,7 @@ public final class Mounts {
         String theirs = nsLink(runtime);
         if (mine.equals(theirs)) {
             throw new ContainerError("refused to set up the container's mounts: the init process is in its runtime's "
-                    + "mount namespace " + mine + " (is "mount" in the config's linux.namespaces?)");
+                    + "mount namespace " + mine + " (is \"mount\" in the config's linux.namespaces?)");
         }
     }
 

@@ -78,7 +78,7 @@ public final class Container {
     /** The state root: {@code $JOCKER_ROOT}, else {@code /var/lib/jocker}. */
     public static Path stateRoot() {
         String root = System.getenv("JOCKER_ROOT");
-        return Path.of(root == null || root.isBlank() ? "/var/lib/jocker" : root).toAbsolutePath();
+        return Path.of(root == null || root.isBlank() ? "/var/lib/jocker" : root).toAbsolutePath().normalize();
     }
 
     public static Path containersDir() { return stateRoot().resolve("containers"); }

@@ -98,7 +98,11 @@ public final class InitPipe {
             throw new ContainerError("unexpected message from the other side of the init pipe: " + text);
         }
         if (m == Message.FAILED) {
-            return new Received(m, Integer.parseInt(parts[1]), parts.length > 2 ? parts[2] : "");
+            try {
+                return new Received(m, Integer.parseInt(parts[1]), parts.length > 2 ? parts[2] : "");
+            } catch (ArrayIndexOutOfBoundsException | NumberFormatException e) {
+                throw new ContainerError("malformed message from the other side of the init pipe: " + text);
+            }
         }
         return new Received(m, 0, "");
     }

@@ -47,8 +47,8 @@ public final class UndoLog {
     private final List<Entry> entries;
 
     private UndoLog(Path containerDir, List<Entry> entries) {
-        this.containerDir = containerDir;
-        this.file = containerDir.resolve("undo.json");
+        this.containerDir = containerDir.toAbsolutePath().normalize();
+        this.file = this.containerDir.resolve("undo.json");
         this.entries = entries;
     }
 
@@ -65,7 +65,7 @@ public final class UndoLog {
         List<Entry> entries = new ArrayList<>();
         try {
             entries.addAll(List.of(Json.read(file, Entry[].class)));
-        } catch (NoSuchFileException none) {
+        } catch (NoSuchFileException | java.io.FileNotFoundException none) {
             // a container that made nothing yet
         }
         return new UndoLog(containerDir, entries);
