@@ -30,6 +30,8 @@ Commands:
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP).
   docs               Render README.adoc and chapters/ into the HTML book under build/book/.
+  bench [--runs N]   Time a container's start (the last solution's "run busybox true") against
+                     runc and crun starting the same rootfs, alternating; prints medians, ratios.
   --help             Show this help.
 
 Exit codes: 0 on success, 1 when checks fail, 125 when the command itself cannot run.
@@ -72,33 +74,70 @@ apt_install() {   # apt_install PACKAGE... : installs those that are missing
 
 # JBang from Maven Central (its own installer downloads from elsewhere): the jar and its
 # dependencies, resolved by Maven, plus a launcher that follows JBang's protocol: the jar prints
-# a java command line and exits 255, and the launcher then execs that line.
+# a java command line and exits 255, and the launcher then execs that line. JBang's own JVM lives
+# for half a second on every run, so the launcher starts it with the flags of a short-lived JVM
+# and a class-data archive (AppCDS) of JBang's classes, made here once per JBang and java.
+# Run again, this refreshes the launcher and the archive; a JBang installed otherwise is left alone.
 install_jbang() {
-  if command -v jbang >/dev/null 2>&1; then return 0; fi
-  command -v mvn >/dev/null 2>&1 || apt_install maven
-  say "installing JBang $JBANG_VERSION from Maven Central into $JBANG_HOME"
-  local tmp; tmp=$(mktemp -d)
-  cat > "$tmp/pom.xml" <<POM
+  local marker="installed by the workbook's build.sh"
+  if command -v jbang >/dev/null 2>&1 && ! grep -qs "$marker" "$JBANG_LAUNCHER"; then return 0; fi
+  if [ ! -f "$JBANG_HOME/jbang-cli-$JBANG_VERSION.jar" ]; then
+    command -v mvn >/dev/null 2>&1 || apt_install maven
+    say "installing JBang $JBANG_VERSION from Maven Central into $JBANG_HOME"
+    local tmp; tmp=$(mktemp -d)
+    cat > "$tmp/pom.xml" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
   <groupId>local</groupId><artifactId>jbang-install</artifactId><version>1</version>
   <dependencies><dependency><groupId>dev.jbang</groupId><artifactId>jbang-cli</artifactId>
     <version>$JBANG_VERSION</version></dependency></dependencies></project>
 POM
-  rm -rf "$JBANG_HOME.new"
-  mvn -q -f "$tmp/pom.xml" dependency:copy-dependencies -DoutputDirectory="$JBANG_HOME.new" >&2 \
-    || { rm -rf "$tmp" "$JBANG_HOME.new"; die "could not fetch dev.jbang:jbang-cli:$JBANG_VERSION from Maven Central"; }
-  rm -rf "$tmp" "$JBANG_HOME"
-  mv "$JBANG_HOME.new" "$JBANG_HOME"
-  cat > "$JBANG_LAUNCHER.new" <<'LAUNCHER'
+    rm -rf "$JBANG_HOME.new"
+    mvn -q -f "$tmp/pom.xml" dependency:copy-dependencies -DoutputDirectory="$JBANG_HOME.new" >&2 \
+      || { rm -rf "$tmp" "$JBANG_HOME.new"; die "could not fetch dev.jbang:jbang-cli:$JBANG_VERSION from Maven Central"; }
+    rm -rf "$tmp" "$JBANG_HOME"
+    mv "$JBANG_HOME.new" "$JBANG_HOME"
+  fi
+
+  # The java the launcher will use (the same choice as in the launcher), by its real path: the
+  # launcher passes the archive only to that java, and a JDK update makes a new archive.
+  local java=java
+  [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] && java="$JAVA_HOME/bin/java"
+  java=$(readlink -f "$(command -v "$java")") || die "no java found for JBang"
+  local archive="$JBANG_HOME/jbang.jsa" key
+  key="jbang $JBANG_VERSION; $java; $("$java" -version 2>&1 | tr '\n' ' ')"
+  local fast=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData)
+
+  sed -e "s|@JBANG_HOME@|$JBANG_HOME|g" -e "s|@ARCHIVE_JAVA@|$java|g" -e "s|@MARKER@|$marker|" \
+    > "$JBANG_LAUNCHER.new" <<'LAUNCHER'
 #!/usr/bin/env bash
-# JBang launcher (installed by the workbook's build.sh from Maven Central's dev.jbang:jbang-cli).
+# JBang launcher (@MARKER@ from Maven Central's dev.jbang:jbang-cli).
 # The jar does the work and prints a java command line with exit code 255; we then exec it.
+# JBang's JVM runs C1 only, with the serial GC and no perf data file, and, when it is the java
+# that made it, with the class-data archive of JBang's classes (-Xshare:auto: a missing or stale
+# archive is ignored, quietly). JBANG_JAVA_OPTIONS come last, so they can override all of these.
 JAVA_CMD=java
 [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] && JAVA_CMD="$JAVA_HOME/bin/java"
-output=$("$JAVA_CMD" ${JBANG_JAVA_OPTIONS:-} -classpath "/usr/local/lib/jbang/*" dev.jbang.Main "$@")
+opts=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData)
+if [ -f @JBANG_HOME@/jbang.jsa ] && [ "$(readlink -f "$(command -v "$JAVA_CMD")")" = "@ARCHIVE_JAVA@" ]; then
+  opts+=(-XX:SharedArchiveFile=@JBANG_HOME@/jbang.jsa -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off)
+fi
+# JBang prints an empty argument as nothing, which the shell would drop: pass a placeholder
+# instead and turn it back into an empty word after the shell has split the printed line.
+empty=
+for a in "$@"; do [ -z "$a" ] && empty="jbang-empty-argument-$$-$RANDOM" && break; done
+if [ -n "$empty" ]; then
+  args=()
+  for a in "$@"; do args+=("${a:-$empty}"); done
+  set -- "${args[@]}"
+fi
+output=$("$JAVA_CMD" "${opts[@]}" ${JBANG_JAVA_OPTIONS:-} -classpath "@JBANG_HOME@/*" dev.jbang.Main "$@")
 err=$?
 if [ $err -eq 255 ]; then
-  eval "exec $output"
+  [ -z "$empty" ] && eval "exec $output"
+  eval "set -- $output"
+  args=()
+  for a in "$@"; do if [ "$a" = "$empty" ]; then args+=(""); else args+=("$a"); fi; done
+  exec "${args[@]}"
 elif [ -n "$output" ]; then
   printf '%s\n' "$output"
 fi
@@ -106,6 +145,31 @@ exit $err
 LAUNCHER
   chmod 755 "$JBANG_LAUNCHER.new"
   mv "$JBANG_LAUNCHER.new" "$JBANG_LAUNCHER"
+
+  # The archive: the classes of one run of a small script that is already built, the path every
+  # `jbang script.java` takes after its first build. Its own cache dir, so nothing is left behind.
+  # Not fatal: without it the launcher works, only slower.
+  if [ -s "$archive" ] && [ "$(cat "$archive.key" 2>/dev/null)" = "$key" ]; then return 0; fi
+  say "making the class-data archive of JBang's JVM ($archive)"
+  rm -f "$archive" "$archive.key"
+  local dir; dir=$(mktemp -d)
+  printf '%s\n' '//DEPS info.picocli:picocli:4.7.7' \
+    'class hello { public static void main(String[] args) { } }' > "$dir/hello.java"
+  local rc=0
+  JBANG_CACHE_DIR="$dir/cache" "$java" "${fast[@]}" -classpath "$JBANG_HOME/*" dev.jbang.Main \
+    build --quiet "$dir/hello.java" >&2 || rc=$?
+  if [ $rc -eq 0 ]; then
+    JBANG_CACHE_DIR="$dir/cache" "$java" "${fast[@]}" -XX:ArchiveClassesAtExit="$dir/jbang.jsa" \
+      -Xlog:cds=off -Xlog:cds+dynamic=off -classpath "$JBANG_HOME/*" dev.jbang.Main "$dir/hello.java" \
+      >/dev/null 2>&1 || rc=$?
+  fi
+  if [ $rc -eq 255 ] && [ -s "$dir/jbang.jsa" ]; then
+    mv "$dir/jbang.jsa" "$archive"
+    printf '%s\n' "$key" > "$archive.key"
+  else
+    say "warning: could not make the class-data archive of JBang's JVM (exit $rc); jbang works, only slower"
+  fi
+  rm -rf "$dir"
 }
 
 # The embedded image: a static busybox with every applet hard-linked, the usual top-level
@@ -269,6 +333,17 @@ cmd_docs() {
   say "the book is in build/book/index.html"
 }
 
+# Start latency against the reference runtimes (tests/bench/StartLatency.java has the details).
+cmd_bench() {
+  require_root bench
+  setup_if_needed
+  apt_install runc
+  (apt_install crun) || say "no crun: the bench goes on with runc alone"
+  local script=()
+  [[ " $* " == *" --script "* ]] || script=(--script "$ROOT/solutions/${STEPS[-1]}.java")
+  jbang "$ROOT/tests/bench/StartLatency.java" --repo "$ROOT" "${script[@]}" "$@"
+}
+
 main() {
   [ $# -ge 1 ] || { usage >&2; exit 125; }
   local cmd=$1; shift
@@ -280,6 +355,7 @@ main() {
     check) cmd_check "$@" ;;
     catch-up) cmd_catch_up "$@" ;;
     docs) cmd_docs "$@" ;;
+    bench) cmd_bench "$@" ;;
     *) printf 'build.sh: unknown command "%s"\n' "$cmd" >&2; usage >&2; exit 125 ;;
   esac
 }

@@ -98,6 +98,13 @@ public final class Linux {
         @SaveError long syscall(long number, long arg1, jnr.ffi.Pointer arg2, jnr.ffi.Pointer arg3, long arg4);
     }
 
+    static {
+        // jnr-ffi's default loader generates bytecode (ASM) for every method of a native interface
+        // up front, hundreds for jnr-posix's libc: a short-lived JVM spends most of its jnr start
+        // there. Its reflection loader binds a function on its first call instead.
+        if (System.getProperty("jnr.ffi.asm.enabled") == null) System.setProperty("jnr.ffi.asm.enabled", "false");
+    }
+
     /**
      * jnr-posix's default handler throws its own exception ("native error calling mkdir") from
      * some calls before we see the result; this one lets every call return -1 with errno set,
