@@ -1,7 +1,8 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 // The unit tests of lib/: pure logic that needs no root and runs in milliseconds (mountinfo
 // parsing, cgroup layout detection and units, tar path resolution against hostile names, the init
-// pipe's framing, the undo log, the OCI JSON shapes, process helpers).
+// pipe's framing, the undo log, the OCI JSON shapes, process helpers; and step 06's groundwork: image
+// references, digests, platforms, media types, the image JSON, auth challenges).
 //
 // Usage: jbang tests/unit/UnitTests.java [--verbose] [CLASS...]
 //        prints one line per failure and "N passed, N failed"; exits 1 if any test failed.
@@ -19,11 +20,13 @@
 //SOURCES ../../lib/jocker/runtime/*.java
 //SOURCES ../../lib/jocker/rootfs/*.java
 //SOURCES ../../lib/jocker/cgroups/*.java
+//SOURCES ../../lib/jocker/image/*.java
 //SOURCES jocker/kernel/*.java
 //SOURCES jocker/oci/*.java
 //SOURCES jocker/runtime/*.java
 //SOURCES jocker/rootfs/*.java
 //SOURCES jocker/cgroups/*.java
+//SOURCES jocker/image/*.java
 
 import static org.junit.platform.engine.discovery.ClassNameFilter.includeClassNamePatterns;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
