@@ -22,11 +22,16 @@ Commands:
                      JBang cache and build the embedded busybox image. Safe to run again.
   demo               Set up if needed, then run a container from the embedded busybox image
                      with the most advanced solution, and show what isolation it has.
-  test               Set up if needed, run every check against solutions/ and the integrity
-                     checks; ends with "N passed, N failed"; JUnit XML goes to build/test-results.
-  check NN [--dir DIR]
-                     Check your step NN (steps/, or DIR) and the steps before it, with a report
-                     of what failed and which TODO and chapter section to read.
+  test [--all] [--jobs N]
+                     Set up if needed, run the unit tests, the checks of every solution (each
+                     its own step's checks and the essential ones of the steps before; the last
+                     solution all of them; --all: every solution all of them) and the integrity
+                     checks, N check classes at a time; ends with "N passed, N failed"; JUnit XML
+                     goes to build/test-results.
+  check NN [--dir DIR] [--jobs N]
+                     Check your step NN (steps/, or DIR) on the reference solutions of the steps
+                     before it, then on your own, with a report of what failed and which TODO
+                     and chapter section to read.
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP).
   docs               Render README.adoc and chapters/ into the HTML book under build/book/.
@@ -295,22 +300,36 @@ if [ -e '"$marker"' ]; then echo "host file:       visible"; else echo "host fil
 
 cmd_test() {
   require_root test
+  local usage="usage: ./build.sh test [--all] [--jobs N]" opts=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --all) opts+=(--all); shift ;;
+      --jobs) [ $# -ge 2 ] || die "$usage"; opts+=(--jobs "$2"); shift 2 ;;
+      *) die "unexpected argument: $1 ($usage)" ;;
+    esac
+  done
   setup_if_needed
   mkdir -p "$BUILD/test-results"
-  jbang "$ROOT/tests/Checks.java" test --root "$ROOT" --reports "$BUILD/test-results"
+  jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results"
 }
 
 cmd_check() {
   require_root check
-  [ $# -ge 1 ] || die "usage: ./build.sh check NN [--dir DIR]"
+  local usage="usage: ./build.sh check NN [--dir DIR] [--jobs N]"
+  [ $# -ge 1 ] || die "$usage"
   local nn=$1; shift
-  local dir="$ROOT/steps"
-  if [ $# -ge 2 ] && [ "$1" = "--dir" ]; then dir=$(cd "$2" && pwd); shift 2; fi
-  [ $# -eq 0 ] || die "unexpected arguments: $*"
+  local dir="$ROOT/steps" opts=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --dir) [ $# -ge 2 ] || die "$usage"; [ -d "$2" ] || die "no directory $2"; dir=$(cd "$2" && pwd); shift 2 ;;
+      --jobs) [ $# -ge 2 ] || die "$usage"; opts+=(--jobs "$2"); shift 2 ;;
+      *) die "unexpected argument: $1 ($usage)" ;;
+    esac
+  done
   step_file "$nn" "$dir" >/dev/null
   setup_if_needed
   mkdir -p "$BUILD/check-results"
-  jbang "$ROOT/tests/Checks.java" check "$nn" --dir "$dir" --root "$ROOT" --reports "$BUILD/check-results"
+  jbang "$ROOT/tests/harness/Checks.java" check "$nn" --dir "$dir" "${opts[@]}" --root "$ROOT" --reports "$BUILD/check-results"
 }
 
 cmd_catch_up() {

@@ -102,7 +102,7 @@ check() {
   local out=$2
   prepare
   mkdir -p "$out"; out=$(cd "$out" && pwd)
-  rm -f "$out"/*
+  find "$out" -maxdepth 1 -type f -delete   # the last run's results (files only)
   # JBang's protocol: the jar builds the script if needed, prints the java command line, exits 255.
   local cmd rc=0
   cmd=$(java -cp '/usr/local/lib/jbang/*' dev.jbang.Main "$script") || rc=$?
@@ -113,7 +113,10 @@ check() {
   say "booting $(cat "$VM/kernel/package") (results in $out)"
   local started=$SECONDS
   rc=0
-  timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
+  # The VM is the longest of the checks and runs beside the others: a little more CPU weight
+  # (nice -5, as root) keeps it from finishing last, long after them.
+  local nice=(); [ "$(id -u)" -eq 0 ] && nice=(nice -n -5)
+  timeout --foreground -k 10 "$TIMEOUT" "${nice[@]}" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
     -kernel "$VM/kernel/vmlinuz" -initrd "$VM/initramfs.cpio.gz" \
     -append "console=ttyS0 quiet loglevel=3 panic=-1 jocker.inside=$HERE/inside.sh" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \

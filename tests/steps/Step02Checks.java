@@ -13,6 +13,7 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Step 02 chroot, black-box: {@code run IMAGE COMMAND} runs the command inside the image's files,
@@ -20,14 +21,22 @@ import org.junit.jupiter.api.Test;
  * the run, and a hostile tarball is refused without leaving anything behind.
  */
 @DisplayName("step 02 chroot")
+@ExtendWith(JockerExtension.class)
 class Step02Checks {
 
+    private final Jocker jocker;
+
+    Step02Checks(Jocker jocker) {
+        this.jocker = jocker;
+    }
+
     @Test
+    @Essential
     @Order(1)
     @DisplayName("the container sees the image's files (its /etc/passwd is the image's)")
     void seesTheImage() throws IOException {
-        String passwd = new String(read(Jocker.image(), "etc/passwd"), StandardCharsets.UTF_8);
-        Jocker.run(Jocker.container("cat", "/etc/passwd"))
+        String passwd = new String(read(jocker.image(), "etc/passwd"), StandardCharsets.UTF_8);
+        jocker.run(jocker.container("cat", "/etc/passwd"))
                 .assertExit(0)
                 .assertStdout(passwd);
     }
@@ -39,18 +48,19 @@ class Step02Checks {
         String token = Jocker.token();
         Path onHost = Path.of("/jocker-check-" + token);
         try {
-            Jocker.Result r = Jocker.run(Jocker.container("sh", "-c",
+            Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                     "echo " + token + " > /jocker-check-" + token + " && cat /jocker-check-" + token + " && pwd"));
             r.assertExit(0).assertStdout(token + "\n/\n");
             r.check(!Files.exists(onHost, LinkOption.NOFOLLOW_LINKS),
                     "the file the container wrote to its / appeared on the host as " + onHost);
-            assertNoLeftovers(r);
+            assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(onHost);
         }
     }
 
     @Test
+    @Essential
     @Order(3)
     @DisplayName("a file on the host is not visible in the container")
     void hostFileIsHidden() throws IOException {
@@ -60,7 +70,7 @@ class Step02Checks {
         Files.createDirectory(dir);
         try {
             Files.writeString(secret, token + "\n");
-            Jocker.run(Jocker.container("sh", "-c", "if test -e " + secret + "; then echo visible; else echo hidden; fi"))
+            jocker.run(jocker.container("sh", "-c", "if test -e " + secret + "; then echo visible; else echo hidden; fi"))
                     .assertExit(0)
                     .assertStdout("hidden\n");
         } finally {
@@ -70,12 +80,13 @@ class Step02Checks {
     }
 
     @Test
+    @Essential
     @Order(4)
     @DisplayName("the container directory under $JOCKER_ROOT/containers is gone after the run, also after a failing command")
     void containerDirectoryIsRemoved() {
-        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c", "touch /created-in-container; exit 3"));
+        Jocker.Result r = jocker.run(jocker.container("sh", "-c", "touch /created-in-container; exit 3"));
         r.assertExit(3);
-        assertNoLeftovers(r);
+        assertNoLeftovers(jocker, r);
     }
 
     @Test
@@ -85,16 +96,16 @@ class Step02Checks {
         String token = Jocker.token();
         Path outside = Path.of("/tmp/jocker-escape-" + token);
         String name = "../".repeat(12) + "tmp/jocker-escape-" + token;
-        Path tar = Jocker.root().resolve("hostile-dotdot-" + token + ".tar");
+        Path tar = jocker.root().resolve("hostile-dotdot-" + token + ".tar");
         try (TarArchiveOutputStream out = tarOut(tar)) {
             file(out, "hello", "a harmless file first\n");
             file(out, name, "escaped\n");
         }
         try {
-            Jocker.Result r = Jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
+            Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
             r.assertExit(125).assertOneLineError("jocker-escape-" + token).assertStdout("");
             r.check(!Files.exists(outside, LinkOption.NOFOLLOW_LINKS), "the entry " + name + " was written to " + outside);
-            assertNoLeftovers(r);
+            assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(outside);
             Files.deleteIfExists(tar);
@@ -108,16 +119,16 @@ class Step02Checks {
         String token = Jocker.token();
         Path hostDir = Files.createDirectory(Path.of("/tmp/jocker-check-dir-" + token));
         Path planted = hostDir.resolve("planted");
-        Path tar = Jocker.root().resolve("hostile-symlink-" + token + ".tar");
+        Path tar = jocker.root().resolve("hostile-symlink-" + token + ".tar");
         try (TarArchiveOutputStream out = tarOut(tar)) {
             symlink(out, "evil", "../".repeat(12) + "tmp/jocker-check-dir-" + token);
             file(out, "evil/planted", "planted through a symlink\n");
         }
         try {
-            Jocker.Result r = Jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
+            Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
             r.assertExit(125).assertOneLineError("evil/planted").assertStdout("");
             r.check(!Files.exists(planted, LinkOption.NOFOLLOW_LINKS), "the entry evil/planted was written to " + planted);
-            assertNoLeftovers(r);
+            assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(planted);
             Files.deleteIfExists(hostDir);
@@ -132,7 +143,7 @@ class Step02Checks {
         String token = Jocker.token();
         Path hostFile = Path.of("/tmp/jocker-check-host-" + token);
         Files.writeString(hostFile, token + "\n");
-        Path tar = Jocker.root().resolve("hostile-hardlink-" + token + ".tar");
+        Path tar = jocker.root().resolve("hostile-hardlink-" + token + ".tar");
         try (TarArchiveOutputStream out = tarOut(tar)) {
             file(out, "hello", "a harmless file first\n");
             TarArchiveEntry link = new TarArchiveEntry("stolen", TarConstants.LF_LINK);
@@ -141,12 +152,12 @@ class Step02Checks {
             out.closeArchiveEntry();
         }
         try {
-            Jocker.Result r = Jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
+            Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
             r.assertExit(125).assertOneLineError("stolen").assertStdout("");
             r.check(Files.readString(hostFile).equals(token + "\n"), "the host file " + hostFile + " was changed");
             r.check(((Number) Files.getAttribute(hostFile, "unix:nlink")).intValue() == 1,
                     "the host file " + hostFile + " has a hard link left somewhere");
-            assertNoLeftovers(r);
+            assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(hostFile);
             Files.deleteIfExists(tar);
@@ -158,11 +169,11 @@ class Step02Checks {
     @DisplayName("absolute paths in a tarball (an entry /x, a symlink to /tmp) land inside the rootfs")
     void absolutePathsLandInside() throws IOException {
         String token = Jocker.token();
-        Path tar = Jocker.root().resolve("absolute-" + token + ".tar");
+        Path tar = jocker.root().resolve("absolute-" + token + ".tar");
         Path hostAbs = Path.of("/jocker-abs-" + token);
         Path hostPlanted = Path.of("/tmp/jocker-planted-" + token);
         try (TarArchiveOutputStream out = tarOut(tar);
-                TarArchiveInputStream in = new TarArchiveInputStream(Files.newInputStream(Jocker.image()))) {
+                TarArchiveInputStream in = new TarArchiveInputStream(Files.newInputStream(jocker.image()))) {
             // The busybox image as it is, then the entries under test.
             for (TarArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
                 out.putArchiveEntry(e);
@@ -174,13 +185,13 @@ class Step02Checks {
             file(out, "/hostlink-" + token + "/jocker-planted-" + token, "planted " + token + "\n");
         }
         try {
-            Jocker.Result r = Jocker.run(Jocker.containerOf(tar.toString(), List.of(), "sh", "-c",
+            Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "sh", "-c",
                     "cat /jocker-abs-" + token + " /tmp/jocker-planted-" + token));
             r.assertExit(0).assertStdout("abs " + token + "\nplanted " + token + "\n");
             r.check(!Files.exists(hostAbs, LinkOption.NOFOLLOW_LINKS), "the entry /jocker-abs-" + token + " was written to the host's /");
             r.check(!Files.exists(hostPlanted, LinkOption.NOFOLLOW_LINKS),
                     "the entry written through the symlink /hostlink-" + token + " -> /tmp landed in the host's /tmp");
-            assertNoLeftovers(r);
+            assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(hostAbs);
             Files.deleteIfExists(hostPlanted);
@@ -193,9 +204,9 @@ class Step02Checks {
     @DisplayName("a missing image gives 125 and one line that names it")
     void missingImage() {
         String image = Jocker.token("no-such-image-");
-        Jocker.Result r = Jocker.run(Jocker.containerOf(image, List.of(), "true"));
+        Jocker.Result r = jocker.run(Jocker.containerOf(image, List.of(), "true"));
         r.assertExit(125).assertOneLineError(image).assertStdout("");
-        assertNoLeftovers(r);
+        assertNoLeftovers(jocker, r);
     }
 
     @Test
@@ -203,14 +214,14 @@ class Step02Checks {
     @DisplayName("an empty file or random bytes as IMAGE give 125 and one line that names it, and leave nothing")
     void notATarball() throws IOException {
         for (String kind : List.of("empty", "random")) {
-            Path tar = Jocker.root().resolve(kind + "-" + Jocker.token() + ".tar");
+            Path tar = jocker.root().resolve(kind + "-" + Jocker.token() + ".tar");
             byte[] bytes = new byte[kind.equals("empty") ? 0 : 4096];
             new java.util.Random(42).nextBytes(bytes);
             Files.write(tar, bytes);
             try {
-                Jocker.Result r = Jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
+                Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
                 r.assertExit(125).assertOneLineError(tar.getFileName().toString()).assertStdout("");
-                assertNoLeftovers(r);
+                assertNoLeftovers(jocker, r);
             } finally {
                 Files.deleteIfExists(tar);
             }
@@ -220,8 +231,8 @@ class Step02Checks {
     // ------------------------------------------------------------------------------------------
 
     /** Fails unless $JOCKER_ROOT/containers holds no container directory after the run. */
-    static void assertNoLeftovers(Jocker.Result r) {
-        List<Path> left = Jocker.leftovers();
+    static void assertNoLeftovers(Jocker jocker, Jocker.Result r) {
+        List<Path> left = jocker.leftovers();
         r.check(left.isEmpty(), "the container directory is still there after the run: " + left);
     }
 

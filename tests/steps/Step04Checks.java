@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Step 04 PID namespace, black-box: the command is PID 1 and sees only the container's processes;
@@ -21,20 +22,29 @@ import org.junit.jupiter.api.Test;
  * puts a reaper in front of the command.
  */
 @DisplayName("step 04 PID namespace")
+@ExtendWith(JockerExtension.class)
 class Step04Checks {
+
+    private final Jocker jocker;
+
+    Step04Checks(Jocker jocker) {
+        this.jocker = jocker;
+    }
 
     static final Duration READY = Duration.ofSeconds(20);
 
     @Test
+    @Essential
     @Order(1)
     @DisplayName("the command is PID 1: /proc/1/cmdline is the command line given to run")
     void commandIsPid1() {
-        Jocker.run(Jocker.container("cat", "/proc/1/cmdline"))
+        jocker.run(jocker.container("cat", "/proc/1/cmdline"))
                 .assertExit(0)
                 .assertStdout("cat\0/proc/1/cmdline\0");
     }
 
     @Test
+    @Essential
     @Order(2)
     @DisplayName("ps lists only the container's processes, and when PID 1 exits the others are gone too")
     void onlyTheContainersProcesses() throws IOException {
@@ -42,7 +52,7 @@ class Step04Checks {
         // loop waits until it has exec'd (a fork not yet exec'd is still called sh), and the
         // "exit 0" keeps sh from exec'ing ps, its last command, in its own place.
         String seconds = "1" + (100000 + (long) (Math.random() * 800000));
-        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c", "sleep " + seconds
+        Jocker.Result r = jocker.run(jocker.container("sh", "-c", "sleep " + seconds
                 + " & while [ \"$(cat /proc/$!/comm 2>/dev/null)\" != sleep ]; do sleep 0.05; done;"
                 + " ps -o pid,comm; exit 0"));
         r.assertExit(0);
@@ -59,10 +69,11 @@ class Step04Checks {
     }
 
     @Test
+    @Essential
     @Order(3)
     @DisplayName("SIGTERM to run reaches PID 1: a shell that traps TERM and exits gives 143")
     void termReachesPid1() {
-        Jocker.Running running = Jocker.start(Jocker.container("sh", "-c",
+        Jocker.Running running = jocker.start(jocker.container("sh", "-c",
                 "trap 'echo got TERM; exit 143' TERM; echo ready; while true; do sleep 0.1; done"));
         boolean ready = running.awaitOutput("ready", READY);
         if (running.process.isAlive()) running.signal("TERM");
@@ -75,7 +86,7 @@ class Step04Checks {
     @Order(4)
     @DisplayName("a PID 1 without a TERM handler (sleep) ignores SIGTERM; SIGKILL of run ends the container")
     void pid1IgnoresTerm() {
-        Jocker.Running running = Jocker.start(Jocker.container("sh", "-c", "echo ready; exec sleep 60"));
+        Jocker.Running running = jocker.start(jocker.container("sh", "-c", "echo ready; exec sleep 60"));
         boolean ready = running.awaitOutput("ready", READY);
         List<ProcessHandle> container = running.process.toHandle().descendants().toList();
         if (running.process.isAlive()) running.signal("TERM");
@@ -97,12 +108,12 @@ class Step04Checks {
     void ipcIsolated() {
         Assumptions.assumeTrue(onPath("ipcmk") && onPath("ipcrm"),
                 "ipcmk and ipcrm (util-linux) are not installed on the host");
-        String made = Step03Checks.host("ipcmk", "-M", "4096");
+        String made = host("ipcmk", "-M", "4096");
         Matcher m = Pattern.compile("(\\d+)").matcher(made);
         Assumptions.assumeTrue(m.find(), "ipcmk printed no id: " + made);
         String shmid = m.group(1);
         try {
-            Jocker.Result r = Jocker.run(Jocker.container("sh", "-c",
+            Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                     "awk 'NR > 1 { print $2 }' /proc/sysvipc/shm; echo --; grep -c ' /dev/mqueue .* - mqueue ' /proc/self/mountinfo"));
             r.assertExit(0);
             String[] parts = r.stdout().split("--\n", 2);
@@ -110,7 +121,7 @@ class Step04Checks {
                     "the host's shared memory segment " + shmid + " is visible in the container (TODO 04.2)");
             r.check(parts.length == 2 && parts[1].trim().equals("1"), "expected one mqueue filesystem at /dev/mqueue");
         } finally {
-            Step03Checks.host("ipcrm", "-m", shmid);
+            host("ipcrm", "-m", shmid);
         }
     }
 
@@ -125,7 +136,7 @@ class Step04Checks {
     @Order(6)
     @DisplayName("without --init a PID 1 that never waits (sleep) leaves a zombie behind")
     void zombieWithoutInit() {
-        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c", ZOMBIE));
+        Jocker.Result r = jocker.run(jocker.container("sh", "-c", ZOMBIE));
         r.assertExit(0).check(r.stdout().lines().anyMatch(l -> l.trim().startsWith("Z")),
                 "expected ps to show a zombie (state Z) under a PID 1 that never waits");
     }
@@ -134,11 +145,11 @@ class Step04Checks {
     @Order(7)
     @DisplayName("--init: PID 1 is a reaper; it reaps orphans, passes SIGTERM on, and exits the way the command did")
     void initReaps() {
-        Jocker.Result r = Jocker.run(Jocker.container(List.of("--init"), "sh", "-c", ZOMBIE));
+        Jocker.Result r = jocker.run(jocker.container(List.of("--init"), "sh", "-c", ZOMBIE));
         r.assertExit(0).check(r.stdout().lines().noneMatch(l -> l.trim().startsWith("Z")),
                 "expected no zombie with --init: PID 1 should reap every child (TODO 04.3)");
 
-        Jocker.Running running = Jocker.start(Jocker.container(List.of("--init"), "sh", "-c",
+        Jocker.Running running = jocker.start(jocker.container(List.of("--init"), "sh", "-c",
                 "echo pid $$; echo ready; exec sleep 60"));
         boolean ready = running.awaitOutput("ready", READY);
         if (running.process.isAlive()) running.signal("TERM");
@@ -170,5 +181,19 @@ class Step04Checks {
             if (Files.isExecutable(Path.of(dir.isEmpty() ? "." : dir, program))) return true;
         }
         return false;
+    }
+
+    /** Runs a command on the host; fails the check (as a setup error) if it fails. */
+    static String host(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("failed to run " + String.join(" ", command) + " on the host: " + out.strip());
+            }
+            return out;
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException("failed to run " + String.join(" ", command) + ": " + e, e);
+        }
     }
 }

@@ -1,5 +1,4 @@
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +13,10 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import jocker.kernel.Linux;
+import jocker.kernel.MountInfo;
 
 /**
  * Step 03 mount namespace, black-box: the container has a hostname and a mount table of its own,
@@ -21,18 +24,26 @@ import org.junit.jupiter.api.Test;
  * container's view, and the chroot breakout that works against step 02 finds nothing now.
  */
 @DisplayName("step 03 mount namespace")
+@ExtendWith(JockerExtension.class)
 class Step03Checks {
+
+    private final Jocker jocker;
+
+    Step03Checks(Jocker jocker) {
+        this.jocker = jocker;
+    }
 
     /** How long a background container may take to say "ready". */
     static final Duration READY = Duration.ofSeconds(20);
 
     @Test
+    @Essential
     @Order(1)
     @DisplayName("--hostname NAME is the container's hostname; the host keeps its own")
     void hostnameIsSet() throws IOException {
         String before = hostHostname();
         String name = Jocker.token("box-");
-        Jocker.Result r = Jocker.run(Jocker.container(List.of("--hostname", name), "hostname"));
+        Jocker.Result r = jocker.run(jocker.container(List.of("--hostname", name), "hostname"));
         r.assertExit(0).assertStdout(name + "\n");
         r.check(hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname());
     }
@@ -42,7 +53,7 @@ class Step03Checks {
     @DisplayName("without --hostname the hostname is the container's short id (12 hex digits)")
     void hostnameDefaultsToShortId() throws IOException {
         String before = hostHostname();
-        Jocker.Result r = Jocker.run(Jocker.container("hostname"));
+        Jocker.Result r = jocker.run(jocker.container("hostname"));
         r.assertExit(0).check(r.stdout().matches("[0-9a-f]{12}\n"),
                 "expected the short id of the container (12 hex digits) as its hostname");
         r.check(hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname());
@@ -52,7 +63,7 @@ class Step03Checks {
     @Order(3)
     @DisplayName("an invalid --hostname is refused with 125 and one line")
     void invalidHostname() {
-        Jocker.run(Jocker.container(List.of("--hostname", "not_a/valid name"), "true"))
+        jocker.run(jocker.container(List.of("--hostname", "not_a/valid name"), "true"))
                 .assertExit(125).assertOneLineError("hostname").assertStdout("");
     }
 
@@ -65,33 +76,34 @@ class Step03Checks {
     @Order(4)
     @DisplayName("the host's mount table is the same before, during and after a run (under a shared mount too)")
     void hostMountTableUntouched() throws IOException {
-        Path containers = Files.createDirectories(Jocker.root().resolve("containers"));
-        host("mount", "-t", "tmpfs", "-o", "size=64m", "jocker-check-shared", containers.toString());
+        Path containers = Files.createDirectories(jocker.root().resolve("containers"));
+        Linux.mount("jocker-check-shared", containers.toString(), "tmpfs", 0, "size=64m");
         try {
-            host("mount", "--make-shared", containers.toString());
+            Linux.mount("none", containers.toString(), null, Linux.MS_SHARED, null);   // mount --make-shared
             TreeSet<String> before = hostMounts();
-            Jocker.Running running = Jocker.start(Jocker.container("sh", "-c", "echo ready; sleep 2"));
+            Jocker.Running running = jocker.start(jocker.container("sh", "-c", "echo ready; sleep 2"));
             boolean ready = running.awaitOutput("ready", READY);
             TreeSet<String> during = hostMounts();
             Jocker.Result r = running.await();
             TreeSet<String> after = hostMounts();
             r.check(during.equals(before), "while the container ran, the host's mount table under "
-                    + Jocker.root() + " changed:" + diff(before, during)
+                    + jocker.root() + " changed:" + diff(before, during)
                     + "\n(mounts made in the container propagated to the host: are they private? TODO 03.1)");
             r.check(ready, "the container never printed \"ready\"").assertExit(0);
-            r.check(after.equals(before), "after the run the host's mount table under " + Jocker.root()
+            r.check(after.equals(before), "after the run the host's mount table under " + jocker.root()
                     + " is not what it was:" + diff(before, after));
-            Step02Checks.assertNoLeftovers(r);
+            Step02Checks.assertNoLeftovers(jocker, r);
         } finally {
-            host("umount", "-R", "-l", containers.toString());
+            Linux.umount2(containers.toString(), Linux.MNT_DETACH);   // umount -R -l: the mounts below go too
         }
     }
 
     @Test
+    @Essential
     @Order(5)
     @DisplayName("the container sees only its own mounts (/, /proc, /dev, /sys ...) and no old root")
     void containerSeesOnlyItsMounts() {
-        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c",
+        Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                 "cut -d' ' -f5 /proc/self/mountinfo; echo --; ls -a /"));
         r.assertExit(0);
         String[] parts = r.stdout().split("--\n", 2);
@@ -112,7 +124,7 @@ class Step03Checks {
     @Order(6)
     @DisplayName("/dev holds null, zero, full, random, urandom, tty and the /proc/self/fd links; /sys is read-only")
     void devAndSys() {
-        Jocker.Result r = Jocker.run(Jocker.container("sh", "-c",
+        Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                 "for d in null zero full random urandom tty; do test -c /dev/$d && echo $d; done; "
                         + "echo hidden > /dev/null && head -c 3 /dev/zero | wc -c; "
                         + "for l in fd stdin stdout stderr ptmx; do readlink /dev/$l; done; "
@@ -134,6 +146,7 @@ class Step03Checks {
             + "nsenter --root=/x /bin/busybox cat " + "../".repeat(16) + "tmp/%s";
 
     @Test
+    @Essential
     @Order(7)
     @DisplayName("the chroot breakout of step 02 climbs only to the container's own root")
     void breakoutFails() throws IOException {
@@ -143,7 +156,7 @@ class Step03Checks {
         Files.writeString(onHost, "host " + token + "\n");
         try {
             // The same file name inside the container: the breakout must end there.
-            Jocker.Result r = Jocker.run(Jocker.container("sh", "-c",
+            Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                     "echo container " + token + " > /tmp/" + name + " && " + String.format(BREAKOUT, name)));
             r.check(!r.stdout().contains("host " + token),
                     "the breakout read the host's " + onHost + ": the container can still reach the host's root (TODO 03.3)");
@@ -158,21 +171,16 @@ class Step03Checks {
     @DisplayName("(control) the same breakout does escape a chroot: step 02 reads the host's file")
     void breakoutWorksAgainstChroot() throws IOException {
         Optional<Path> chroot = sibling("02_");
-        Assumptions.assumeTrue(chroot.isPresent(), "no step 02 file beside " + Jocker.script());
+        Assumptions.assumeTrue(chroot.isPresent(), "no step 02 file beside " + jocker.script());
         String token = Jocker.token();
         String name = "jocker-breakout-" + token;
         Path onHost = Path.of("/tmp", name);
         Files.writeString(onHost, "host " + token + "\n");
-        String script = System.getProperty("jocker.script");
-        String step = System.getProperty("jocker.step");
+        Jocker chrootJocker = jocker.withScript(chroot.get(), 2);
         try {
-            System.setProperty("jocker.script", chroot.get().toString());
-            System.setProperty("jocker.step", "2");
-            Jocker.run(Jocker.container("sh", "-c", String.format(BREAKOUT, name)))
+            chrootJocker.run(chrootJocker.container("sh", "-c", String.format(BREAKOUT, name)))
                     .assertExit(0).assertStdout("host " + token + "\n");
         } finally {
-            System.setProperty("jocker.script", script);
-            if (step == null) System.clearProperty("jocker.step"); else System.setProperty("jocker.step", step);
             Files.deleteIfExists(onHost);
         }
     }
@@ -187,7 +195,7 @@ class Step03Checks {
     @DisplayName("after the runtime is killed with SIGKILL: the container is gone, no mount leaks, the next run sweeps the rest")
     void killedRuntimeLeavesNothing() throws IOException {
         TreeSet<String> before = hostMounts();
-        Jocker.Running running = Jocker.start(Jocker.container("sh", "-c", "echo ready; exec sleep 60"));
+        Jocker.Running running = jocker.start(jocker.container("sh", "-c", "echo ready; exec sleep 60"));
         boolean ready = running.awaitOutput("ready", READY);
         List<ProcessHandle> container = running.process.toHandle().descendants().toList();
         if (running.process.isAlive()) running.signal("KILL");
@@ -201,12 +209,12 @@ class Step03Checks {
                         .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList());
         TreeSet<String> after = hostMounts();
         r.check(after.equals(before), "mounts leaked to the host after the runtime was killed:" + diff(before, after));
-        r.check(!Jocker.leftovers().isEmpty(), "expected the killed runtime's container directory to be left (to be swept)");
+        r.check(!jocker.leftovers().isEmpty(), "expected the killed runtime's container directory to be left (to be swept)");
 
-        Jocker.Result next = Jocker.run(Jocker.container("true"));
+        Jocker.Result next = jocker.run(jocker.container("true"));
         next.assertExit(0);
-        next.check(Jocker.leftovers().isEmpty(),
-                "the next run did not sweep the killed runtime's container directory: " + Jocker.leftovers());
+        next.check(jocker.leftovers().isEmpty(),
+                "the next run did not sweep the killed runtime's container directory: " + jocker.leftovers());
     }
 
     // ------------------------------------------------------------------------------------------
@@ -216,28 +224,14 @@ class Step03Checks {
     }
 
     /** The host's mount points under the state root (the rest of the host is not ours to watch). */
-    static TreeSet<String> hostMounts() throws IOException {
-        String root = Jocker.root().toRealPath().toString();
+    TreeSet<String> hostMounts() throws IOException {
+        String root = jocker.root().toRealPath().toString();
         TreeSet<String> points = new TreeSet<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String point = unescape(line.split(" ")[4]);
+        for (MountInfo m : MountInfo.read()) {
+            String point = m.mountPoint();
             if (point.startsWith(root) || point.contains("old-root")) points.add(point);
         }
         return points;
-    }
-
-    /** mountinfo writes a space as \040 and so on (man 5 proc). */
-    static String unescape(String s) {
-        StringBuilder out = new StringBuilder();
-        for (int i = 0; i < s.length(); i++) {
-            if (s.charAt(i) == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-                out.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                out.append(s.charAt(i));
-            }
-        }
-        return out.toString();
     }
 
     static String diff(TreeSet<String> a, TreeSet<String> b) {
@@ -248,25 +242,11 @@ class Step03Checks {
     }
 
     /** The step file NN_*.java beside the script under test. */
-    static Optional<Path> sibling(String prefix) {
-        try (Stream<Path> s = Files.list(Jocker.script().getParent())) {
+    Optional<Path> sibling(String prefix) {
+        try (Stream<Path> s = Files.list(jocker.script().getParent())) {
             return s.filter(p -> p.getFileName().toString().startsWith(prefix) && p.toString().endsWith(".java")).findFirst();
         } catch (IOException e) {
             return Optional.empty();
-        }
-    }
-
-    /** Runs a command on the host; fails the check (as a setup error) if it fails. */
-    static String host(String... command) {
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IllegalStateException("failed to run " + String.join(" ", command) + " on the host: " + out.strip());
-            }
-            return out;
-        } catch (IOException | InterruptedException e) {
-            throw new IllegalStateException("failed to run " + String.join(" ", command) + ": " + e, e);
         }
     }
 }

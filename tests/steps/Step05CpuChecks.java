@@ -1,0 +1,54 @@
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Step 05 cgroups, the check that measures CPU time: a busy container under {@code --cpus 0.5}
+ * gets about half a CPU by its cgroup's own usage counter. Apart from {@link Step05Checks} because
+ * it {@link RunsAlone}: other checks running beside it would take the CPU it is meant to get.
+ */
+@DisplayName("step 05 cgroups, CPU time")
+@ExtendWith(JockerExtension.class)
+@RunsAlone
+class Step05CpuChecks {
+
+    private final Jocker jocker;
+
+    Step05CpuChecks(Jocker jocker) {
+        this.jocker = jocker;
+    }
+
+    @Test
+    @Order(1)
+    @DisplayName("two busy loops under --cpus 0.5 get at most about half a CPU, by the cgroup's own usage counter")
+    void cpuLimit() {
+        Jocker.Running running = jocker.start(jocker.container(List.of("--cpus", "0.5"),
+                "sh", "-c", "loop() { while :; do :; done; }; loop & loop & echo ready; sleep 8"));
+        boolean ready = running.awaitOutput("ready", Step05Checks.READY);
+        Step05Checks.Tree cpu = Step05Checks.Tree.of("cpuacct");   // v1: the cpuacct tree; v2: the one tree, cpu.stat
+        double ratio = -1;
+        if (ready) {
+            Optional<Path> dir = cpu.container(jocker);
+            if (dir.isPresent()) {
+                Jocker.sleep(1000);                   // let the loops get going
+                long u0 = Step05Checks.usageNanos(cpu, dir.get()), t0 = System.nanoTime();
+                Jocker.sleep(3000);
+                long u1 = Step05Checks.usageNanos(cpu, dir.get()), t1 = System.nanoTime();
+                ratio = (u1 - u0) / (double) (t1 - t0);
+            }
+        }
+        Jocker.Result r = running.await();
+        if (ratio >= 0) System.err.printf("step 05: two busy loops under --cpus 0.5 used %.3f CPUs (cgroup usage over 3 s)%n", ratio);
+        r.check(ready, "the container never printed \"ready\"").assertExit(0);
+        r.check(ratio >= 0, "found no cgroup of the container to measure");
+        r.check(ratio <= 0.6, String.format("the container used %.2f CPUs, more than --cpus 0.5 allows", ratio));
+        r.check(ratio >= 0.2, String.format("the container used only %.2f CPUs: did the loops run in its cgroup?", ratio));
+        Step05Checks.assertNoCgroupLeft(jocker, r);
+    }
+
+}

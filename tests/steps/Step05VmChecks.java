@@ -1,0 +1,211 @@
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Step 05 cgroups on a real cgroup v2 kernel: tests/vm/ boots Debian's kernel under qemu, with this
+ * machine's / read-only below it, and runs step 05 there (tests/vm/inside.sh): a shell that
+ * outgrows --memory is OOM-killed, --pids-limit holds, and no cgroup is left. This machine's
+ * cgroups may be v1 or hybrid; the learners' are v2. A class of its own, so that the boot (minutes
+ * under emulation) runs beside the other checks, not after {@link Step05Checks}.
+ */
+@DisplayName("step 05 cgroups, on a cgroup v2 VM")
+@ExtendWith(JockerExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)   // the three checks share one boot
+class Step05VmChecks {
+
+    private final Jocker jocker;
+
+    Step05VmChecks(Jocker jocker) {
+        this.jocker = jocker;
+    }
+
+    @Test
+    @Order(1)
+    @Timeout(value = 13, unit = TimeUnit.MINUTES)   // the first VM check boots it: up to 12 minutes
+    @DisplayName("cgroup v2 VM: a shell that outgrows --memory 64m exits 137 with the OOM line")
+    @ExtendWith(VmCondition.class)
+    void v2OutOfMemory() {
+        VmResults vm = vm();
+        vm.check(vm.rc("oom") == 137, "expected exit code 137 in the VM, got " + vm.rc("oom"), "oom");
+        vm.check(vm.text("oom.err").lines().anyMatch(l -> Step05Checks.OOM_LINE.matcher(l).matches()),
+                "expected the OOM line on stderr in the VM", "oom");
+    }
+
+    @Test
+    @Order(2)
+    @Timeout(value = 13, unit = TimeUnit.MINUTES)   // the first VM check boots it: up to 12 minutes
+    @DisplayName("cgroup v2 VM: under --pids-limit 20 fork fails after 19 children; /proc/self/cgroup is 0::/")
+    @ExtendWith(VmCondition.class)
+    void v2PidsLimit() {
+        VmResults vm = vm();
+        long started = vm.text("pids.out").lines().filter(l -> l.startsWith("started ")).count();
+        vm.check(started > 0 && started < 20, "expected 1 to 19 children in the VM, got " + started, "pids");
+        vm.check(vm.text("pids.err").contains("can't fork"), "expected \"can't fork\" on stderr in the VM", "pids");
+        vm.check(vm.text("pids.out").lines().findFirst().orElse("").equals("0::/"),
+                "expected /proc/self/cgroup to be \"0::/\" in the VM", "pids");
+    }
+
+    @Test
+    @Order(3)
+    @Timeout(value = 13, unit = TimeUnit.MINUTES)   // the first VM check boots it: up to 12 minutes
+    @DisplayName("cgroup v2 VM: no cgroup is left under the parent, whose subtree_control has cpu memory pids")
+    @ExtendWith(VmCondition.class)
+    void v2CgroupRemoved() {
+        VmResults vm = vm();
+        for (String name : List.of("oom", "pids")) {
+            vm.check(vm.text(name + ".left").isBlank(), "cgroups left in the VM after the " + name + " run: "
+                    + vm.text(name + ".left").strip(), name);
+            Set<String> enabled = Set.of(vm.text(name + ".subtree").strip().split("\\s+"));
+            vm.check(enabled.containsAll(List.of("cpu", "memory", "pids")),
+                    "expected cpu memory pids in the parent's cgroup.subtree_control in the VM, got " + enabled, name);
+        }
+    }
+
+    /** The VM's results, booting it on first use (the first VM check pays for the boot). */
+    VmResults vm() {
+        if (vmResults == null) {
+            synchronized (ONE_VM) {
+                vmResults = bootVm();
+            }
+        }
+        if (vmResults.error != null) throw new AssertionError(vmResults.error);
+        return vmResults;
+    }
+
+    private VmResults vmResults;
+
+    /** One VM at a time in this harness: each takes 2 GB and both cores. */
+    private static final Object ONE_VM = new Object();
+
+    /**
+     * Whether the VM checks run, and if not, the reason the report shows for skipping them.
+     * {@code JOCKER_VM} (or the configuration parameter {@code jocker.vm}) decides: {@code never}, {@code always}, or by
+     * default {@code auto}: only for step 05's own file (later steps do not pay for the boot
+     * again), only on a machine whose memory controller is not on cgroup v2 (on a pure v2 machine
+     * {@link Step05Checks} proves v2 already), only when the out-of-memory run works here (else the
+     * VM would only repeat that failure, slowly), and only where qemu can run.
+     */
+    static final class VmCondition implements ExecutionCondition {
+        @Override
+        public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+            if (context.getTestMethod().isEmpty()) return ConditionEvaluationResult.enabled("class");
+            Step05VmChecks checks = (Step05VmChecks) context.getRequiredTestInstance();
+            String why = checks.reasonToSkip(context.getConfigurationParameter("jocker.vm")
+                    .or(() -> Optional.ofNullable(System.getenv("JOCKER_VM"))).orElse("auto"));
+            return why == null ? ConditionEvaluationResult.enabled("the VM runs")
+                    : ConditionEvaluationResult.disabled(why);
+        }
+    }
+
+    String reasonToSkip(String mode) {
+        if (whyNot == null) whyNot = Optional.ofNullable(decide(mode));
+        return whyNot.orElse(null);
+    }
+
+    private Optional<String> whyNot;   // decided once, for the three checks
+
+    private String decide(String mode) {
+        if (mode.equals("never")) return "JOCKER_VM=never";
+        if (jocker.repo().isEmpty()) return "no jocker.repo: the VM checks run from the harness";
+        if (mode.equals("auto")) {
+            if (jocker.step() != 5) return "the VM runs for step 05's own file only (JOCKER_VM=always to force it)";
+            if (Step05Checks.Tree.of("memory").v2()) return "this machine is cgroup v2 itself: step 05's checks prove v2 here";
+            Jocker.Result oom = Step05Checks.greedyShell(jocker);
+            if (oom.exitCode() != 137 || oom.stderrLines().stream().noneMatch(l -> Step05Checks.OOM_LINE.matcher(l).matches())) {
+                return "the out-of-memory run fails on this machine already (exit " + oom.exitCode()
+                        + "): the VM would only repeat it";
+            }
+        }
+        try {
+            Process canRun = new ProcessBuilder("bash", vmScript().toString(), "can-run").redirectErrorStream(true).start();
+            String why = new String(canRun.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            return canRun.waitFor() == 0 ? null : "qemu cannot run here: " + why;
+        } catch (IOException | InterruptedException e) {
+            return "qemu cannot run here: " + e;
+        }
+    }
+
+    Path vmScript() { return jocker.repo().orElseThrow().resolve("tests/vm/vm.sh"); }
+
+    /**
+     * Runs tests/vm/vm.sh check once, against the step file under test. The results of
+     * solutions/05 land in build/vm/results (chapter 05 quotes them); those of another file in
+     * build/vm/results-DIR, DIR its directory in the workbook (steps, build-check-reference-steps).
+     */
+    VmResults bootVm() {
+        Path repo = jocker.repo().orElseThrow();
+        Path dir = jocker.script().getParent();
+        String where = dir.equals(repo.resolve("solutions")) ? "" : "-" + (dir.startsWith(repo) ? repo.relativize(dir) : dir)
+                .toString().replaceAll("[^A-Za-z0-9_.]+", "-").replaceAll("^-|-$", "");
+        Path out = repo.resolve("build/vm/results" + where);
+        Process p = null;
+        try {
+            long started = System.nanoTime();
+            Path log = Files.createTempFile("jocker-vm-", ".log");
+            p = new ProcessBuilder("bash", vmScript().toString(), "check", jocker.script().toString(), out.toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(12, TimeUnit.MINUTES)) stop(p);
+            String said = Files.readString(log).strip();
+            Files.deleteIfExists(log);
+            System.err.printf("step 05: the cgroup v2 VM check took %.0f s (qemu ran %s s)%n",
+                    (System.nanoTime() - started) / 1e9, Step05Checks.readOr(out.resolve("vm-seconds"), "?").strip());
+            if (p.isAlive() || p.exitValue() != 0) {
+                return VmResults.failed("tests/vm/vm.sh check failed:\n" + said + "\n" + Step05Checks.tail(out.resolve("console.log"), 30));
+            }
+            return new VmResults(out, null);
+        } catch (IOException | InterruptedException e) {
+            return VmResults.failed("could not run tests/vm/vm.sh: " + e);
+        } finally {
+            if (p != null && p.isAlive()) stop(p);   // interrupted (the check timed out): no qemu left running
+        }
+    }
+
+    private static void stop(Process p) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        try {
+            p.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** What inside.sh wrote: NAME.rc, NAME.out, NAME.err, NAME.left per case. */
+    record VmResults(Path dir, String error) {
+        static VmResults failed(String why) { return new VmResults(null, why); }
+
+        String text(String file) { return Step05Checks.readOr(dir.resolve(file), ""); }
+
+        int rc(String name) {
+            try {
+                return Integer.parseInt(text(name + ".rc").strip());
+            } catch (NumberFormatException e) {
+                return -1;
+            }
+        }
+
+        /** Fails with what the run printed in the VM, like a Result does on the host. */
+        void check(boolean ok, String reason, String name) {
+            if (ok) return;
+            throw new AssertionError(reason + "\n  in the VM (" + dir + "), case " + name + ":\n  exit code: "
+                    + text(name + ".rc").strip() + "\n  stdout:\n" + Step05Checks.indent(text(name + ".out")) + "  stderr:\n"
+                    + Step05Checks.indent(text(name + ".err")));
+        }
+    }
+}
