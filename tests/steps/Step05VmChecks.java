@@ -160,6 +160,7 @@ class Step05VmChecks {
             Path log = Files.createTempFile("jocker-vm-", ".log");
             p = new ProcessBuilder("bash", vmScript().toString(), "check", jocker.script().toString(), out.toString())
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            jocker.track(p, "tests/vm/vm.sh check " + jocker.script());
             if (!p.waitFor(12, TimeUnit.MINUTES)) stop(p);
             String said = Files.readString(log).strip();
             Files.deleteIfExists(log);

@@ -34,20 +34,34 @@ final class Cleanup {
     private Cleanup() {}
 
     private static final Set<Jocker> OPEN = ConcurrentHashMap.newKeySet();
+    private static volatile boolean stopping;
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (Jocker j : OPEN) {
-                try {
-                    close(j);
-                } catch (RuntimeException e) {
-                    // the harness is going away: best effort
+            stopping = true;   // no class opens, no run starts from now on
+            // Twice: a class or a run that was starting while the hook began is there the second time.
+            for (int round = 0; round < 2; round++) {
+                for (Jocker j : OPEN) {
+                    try {
+                        close(j);
+                    } catch (RuntimeException e) {
+                        // the harness is going away: best effort
+                    }
                 }
+                Jocker.sleep(200);
             }
         }, "jocker-check-cleanup"));
     }
 
-    static void register(Jocker jocker) { OPEN.add(jocker); }
+    static void register(Jocker jocker) {
+        OPEN.add(jocker);
+        refuseWhileStopping();
+    }
+
+    /** The harness is being stopped (Ctrl-C): nothing new starts. */
+    static void refuseWhileStopping() {
+        if (stopping) throw new IllegalStateException("the checks are being stopped");
+    }
 
     /** Cleans up after a class; what the runtime left behind, one line each (empty: nothing). */
     static List<String> close(Jocker jocker) {

@@ -91,6 +91,7 @@ final class Jocker {
      * configuration parameter lookup), a fresh state root and a cgroup parent of its own.
      */
     static Jocker open(Function<String, Optional<String>> parameters) throws IOException {
+        Cleanup.refuseWhileStopping();
         Path script = parameters.apply("jocker.script").filter(s -> !s.isBlank()).map(Path::of)
                 .orElseThrow(() -> new IllegalStateException(
                         "no script under test: set the configuration parameter (or -D) jocker.script=solutions/NN_name.java"))
@@ -242,6 +243,7 @@ final class Jocker {
     }
 
     private Running start(List<String> wrapper, List<String> args, Map<String, String> env, String stdin) {
+        Cleanup.refuseWhileStopping();
         List<String> command = new ArrayList<>(wrapper);
         command.addAll(JBang.javaCommand(script));
         command.addAll(args);
@@ -274,6 +276,15 @@ final class Jocker {
         } catch (IOException e) {
             throw new IllegalStateException("failed to start " + command + ": " + e, e);
         }
+    }
+
+    /**
+     * Tracks a process a check started on the host other than a run (the cgroup v2 VM, say): it is
+     * stopped like a run, after its check and after the class, and when the harness is stopped.
+     */
+    void track(Process process, String what) {
+        Cleanup.refuseWhileStopping();
+        runs.add(new Running(List.of(what), process, null, null, System.nanoTime()));
     }
 
     /**
@@ -377,8 +388,8 @@ final class Jocker {
             Result r = new Result(shown, timedOut || process.isAlive() ? -1 : process.exitValue(),
                     read(out), read(err), took, timedOut);
             try {
-                Files.deleteIfExists(out);
-                Files.deleteIfExists(err);
+                if (out != null) Files.deleteIfExists(out);
+                if (err != null) Files.deleteIfExists(err);
             } catch (IOException ignored) {
                 // temp files
             }
@@ -405,6 +416,7 @@ final class Jocker {
         }
 
         private static String read(Path p) {
+            if (p == null) return "";
             try {
                 return Files.readString(p, StandardCharsets.UTF_8);
             } catch (IOException e) {
