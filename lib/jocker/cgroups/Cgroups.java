@@ -219,9 +219,9 @@ public final class Cgroups {
             // WRITE without CREATE: a file this kernel does not have is ENOENT, not a new file
             Files.writeString(file, value, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.WRITE,
                     java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
-            trace("write(\"" + file + "\", \"" + value + "\")", "" + value.length());
+            Trace.line("write(\"" + file + "\", \"" + value + "\")", "" + value.length());
         } catch (IOException e) {
-            trace("write(\"" + file + "\", \"" + value + "\")", "-1 " + reason(e));
+            Trace.line("write(\"" + file + "\", \"" + value + "\")", "-1 " + reason(e));
             throw e;
         }
     }
@@ -230,9 +230,9 @@ public final class Cgroups {
     public static void mkdir(Path dir) throws IOException {
         try {
             Files.createDirectory(dir);
-            trace("mkdir(\"" + dir + "\", 0755)", "0");
+            Trace.line("mkdir(\"" + dir + "\", 0755)", "0");
         } catch (IOException e) {
-            trace("mkdir(\"" + dir + "\", 0755)", "-1 " + reason(e));
+            Trace.line("mkdir(\"" + dir + "\", 0755)", "-1 " + reason(e));
             throw e;
         }
     }
@@ -244,9 +244,9 @@ public final class Cgroups {
     public static void rmdir(Path dir) throws IOException {
         try {
             Files.delete(dir);
-            trace("rmdir(\"" + dir + "\")", "0");
+            Trace.line("rmdir(\"" + dir + "\")", "0");
         } catch (IOException e) {
-            trace("rmdir(\"" + dir + "\")", "-1 " + reason(e));
+            Trace.line("rmdir(\"" + dir + "\")", "-1 " + reason(e));
             throw e;
         }
     }
@@ -279,9 +279,6 @@ public final class Cgroups {
         return Log.reason(e);
     }
 
-    private static void trace(String call, String result) {
-        Trace.line(call, result);
-    }
 
     // ------------------------------------------------------------------------------------------
     // Docker's units

@@ -188,9 +188,14 @@ public abstract class ContainerRuntime {
         String call = e.call();
         String file = call.substring(call.indexOf('"') + 1, call.indexOf('"', call.indexOf('"') + 1));
         if (e.errno() == Linux.ENOENT && call.startsWith("execvpe")) {
-            return "failed to exec \"" + file + "\": executable file not found in $PATH";
+            return notInPath(file);
         }
         return "failed to exec \"" + file + "\": " + e.reason().toLowerCase();
+    }
+
+    /** Docker's words for a command that no directory of the container's PATH holds. */
+    private static String notInPath(String file) {
+        return "failed to exec \"" + file + "\": executable file not found in $PATH";
     }
 
     /**
@@ -206,7 +211,6 @@ public abstract class ContainerRuntime {
     public static String commandPath(Config.Process process) {
         String file = process.args.get(0);
         return Processes.lookPath(file, process.env).map(Path::toString).orElseThrow(() ->
-                new ContainerError(ContainerError.NOT_FOUND,
-                        "failed to exec \"" + file + "\": executable file not found in $PATH", null));
+                new ContainerError(ContainerError.NOT_FOUND, notInPath(file), null));
     }
 }
