@@ -48,6 +48,7 @@ public final class Cli {
         top.setCommandName(name);
         top.addSubcommand("run", run);
         top.addSubcommand("init", new CommandLine(new Init(runtime)));
+        for (Object command : runtime.commands()) top.addSubcommand(new CommandLine(command));
         // After IMAGE or COMMAND every word belongs to the command: run busybox ls -l
         top.setStopAtPositional(true);
         run.setStopAtPositional(true);

@@ -48,21 +48,11 @@ public final class Index {
     }
 
     /**
-     * The entry for {@code platform}: the first whose platform matches exactly, else the first that
-     * matches at all (see {@link Platform#matches}); Docker's error if none does, naming what the
-     * index offers.
+     * The platforms the index offers, in its order and without repeats ({@code linux/amd64,
+     * linux/arm64/v8}): what an error names when none is the one asked for.
      */
-    public Descriptor manifestFor(Platform platform) {
-        Descriptor loose = null;
-        for (Descriptor d : manifests) {
-            if (d.platform == null || !platform.matches(d.platform)) continue;
-            if (platform.matchesExactly(d.platform)) return d;
-            if (loose == null) loose = d;
-        }
-        if (loose != null) return loose;
-        String offered = manifests.stream().filter(d -> d.platform != null).map(d -> d.platform.toString())
+    public String platforms() {
+        return manifests.stream().filter(d -> d.platform != null).map(d -> d.platform.toString())
                 .distinct().collect(Collectors.joining(", "));
-        throw new ContainerError("no matching manifest for " + platform + " in the manifest list entries"
-                + (offered.isEmpty() ? "" : " (the index has " + offered + ")"));
     }
 }

@@ -41,6 +41,12 @@ public abstract class ContainerRuntime {
     /** The options of {@code run}, each a picocli mixin that writes its part of the config. */
     public abstract List<ConfigOption> options();
 
+    /**
+     * Commands besides {@code run} (step 06: pull, images, rmi, login, logout): picocli command
+     * objects, added as subcommands of the step's command line.
+     */
+    public List<Object> commands() { return List.of(); }
+
     /** In the init process: replace this process with the user's command. Does not return. */
     public abstract void exec(Config.Process process);
 
