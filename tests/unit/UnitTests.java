@@ -14,6 +14,7 @@
 //
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 //CDS
+//MAIN UnitTests
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
 //SOURCES ../../lib/jocker/kernel/*.java
 //SOURCES ../../lib/jocker/oci/*.java

@@ -34,8 +34,10 @@ public final class RunOptions {
         List<String> env = new ArrayList<>();
 
         @Override public void configure(Config config) {
-            config.setEnv(Config.DEFAULT_PATH);
-            config.setEnv("HOME=/root");
+            // An image's own Env (step 06) is already in the config: the defaults only fill gaps,
+            // and -e goes on top, as with docker run.
+            if (config.env("PATH") == null) config.setEnv(Config.DEFAULT_PATH);
+            if (config.env("HOME") == null) config.setEnv("HOME=/root");
             for (String e : env) {
                 if (e.isEmpty() || e.startsWith("=")) {
                     throw new ContainerError("invalid environment variable \"" + e + "\": use KEY=VALUE");

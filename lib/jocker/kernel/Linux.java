@@ -93,6 +93,7 @@ public final class Linux {
         @SaveError int mknod(String path, int mode, long dev);
         @SaveError int prctl(int option, long arg2, long arg3, long arg4, long arg5);
         @SaveError int pipe2(int[] fds, int flags);
+        @SaveError int setgroups(long size, int[] list);
         @SaveError long syscall(long number, String arg1, String arg2);
         @SaveError long syscall(long number, long arg1, long arg2, long arg3);
         @SaveError long syscall(long number, long arg1, jnr.ffi.Pointer arg2, jnr.ffi.Pointer arg3, long arg4);
@@ -507,6 +508,47 @@ public final class Linux {
      */
     public static void prctl(int option, long arg) {
         check("prctl(" + option + ", " + arg + ")", libc.prctl(option, arg, 0, 0, 0));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Credentials: who the user's command runs as (man 7 credentials)
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * {@code int setgroups(size_t size, const gid_t *list)}: sets the supplementary group ids of the
+     * caller. man 2 setgroups. Needs CAP_SETGID. The system call changes only the calling thread;
+     * glibc's wrapper, which this calls, makes every thread of the process follow (nptl(7), "setxid"),
+     * as POSIX wants. The same holds for {@link #setgid} and {@link #setuid}. Errors: EPERM, EINVAL
+     * (more than NGROUPS_MAX groups).
+     */
+    public static void setgroups(int[] gids) {
+        String call = "setgroups(" + gids.length + ", " + Arrays.toString(gids) + ")";
+        check(call, libc.setgroups(gids.length, gids));
+    }
+
+    /**
+     * {@code int setgid(gid_t gid)}: for a caller with CAP_SETGID, sets the real, effective and saved
+     * group id, all three. man 2 setgid. Errors: EPERM, EINVAL (no such id in the user namespace).
+     */
+    public static void setgid(int gid) {
+        checkPosix("setgid(" + gid + ")", posix.setgid(gid));
+    }
+
+    /**
+     * {@code int setuid(uid_t uid)}: for a caller with CAP_SETUID, sets the real, effective and saved
+     * user id, all three; from a uid of 0 to another, the process also loses every capability it had
+     * (man 7 capabilities, "Effect of user ID changes on capabilities"), so this comes last. man 2
+     * setuid. Errors: EPERM, EINVAL, EAGAIN (RLIMIT_NPROC of the new user).
+     */
+    public static void setuid(int uid) {
+        checkPosix("setuid(" + uid + ")", posix.setuid(uid));
+    }
+
+    /** {@code mode_t umask(mode_t mask)}: sets the file mode creation mask; returns the old one. man 2 umask. */
+    public static int umask(int mask) {
+        int old = posix.umask(mask);
+        Trace.line(String.format("umask(0%o)", mask), String.format("0%o", old));
+        return old;
     }
 
     // ------------------------------------------------------------------------------------------

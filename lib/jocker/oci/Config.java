@@ -43,6 +43,33 @@ public final class Config {
         public List<String> env = new ArrayList<>();
         /** The working directory inside the container; empty keeps the runtime's own. */
         public String cwd;
+        /** Who the command runs as; null: as the runtime itself (root). */
+        public User user;
+    }
+
+    /**
+     * {@code process.user} of the OCI runtime spec (config.md, "User", POSIX platforms): numeric ids
+     * only. Names ({@code USER bob} in an image) are resolved to numbers in the container's own
+     * /etc/passwd and /etc/group, which is the runtime's job before it writes these fields or, in
+     * jocker, its init's job just before exec (see jocker.runtime.ProcessUser).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public static final class User {
+        public int uid;
+        public int gid;
+        /** The file mode creation mask of the command; null keeps the runtime's own (usually 022). */
+        public Integer umask;
+        /** Supplementary groups, as setgroups(2) sets them; empty: none, not even the runtime's own. */
+        public List<Integer> additionalGids = new ArrayList<>();
+
+        public User() {}
+
+        public User(int uid, int gid, List<Integer> additionalGids) {
+            this.uid = uid;
+            this.gid = gid;
+            this.additionalGids = new ArrayList<>(additionalGids);
+        }
     }
 
     @JsonInclude(JsonInclude.Include.NON_EMPTY)

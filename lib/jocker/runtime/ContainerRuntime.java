@@ -157,6 +157,8 @@ public abstract class ContainerRuntime {
                 System.exit(ContainerError.RUNTIME);   // the runtime is gone: nothing to report to
             }
             for (Feature f : features) f.enter(config);
+            // The image's working directory and user (step 06), once the rootfs is entered.
+            becomeProcess(config);
             // Only stdin, stdout and stderr go on to the user's command; the pipe to the runtime
             // closes on exec, which is how the runtime learns that exec worked.
             Linux.closeOnExecFrom(3);
@@ -187,6 +189,23 @@ public abstract class ContainerRuntime {
             Log.error("%s", message);
         }
         System.exit(exitCode);
+    }
+
+    /**
+     * In the init process, after every feature has entered: the command's working directory (an
+     * image's WorkingDir), made if missing as Docker does and entered while still root, as runc
+     * does ("/" is where entering the rootfs left us); then the image's user, if it names one:
+     * in the container's root, whose /etc/passwd names it, and last, once nothing needs root.
+     */
+    private static void becomeProcess(Config config) throws java.io.IOException {
+        String cwd = config.process.cwd;
+        if (cwd != null && !cwd.isEmpty() && !cwd.equals("/")) {
+            java.nio.file.Files.createDirectories(Path.of(cwd));
+            Linux.chdir(cwd);
+        }
+        ProcessUser.apply(config);
+        // Changing credentials clears the parent-death signal (the kernel's commit_creds): again.
+        if (config.process.user != null) Linux.prctl(Linux.PR_SET_PDEATHSIG, Linux.SIGKILL);
     }
 
     /** Docker's wording for a command that cannot be run. */
