@@ -40,11 +40,11 @@
 //JAVAC_OPTIONS -XDignore.symbol.file
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 //DEPS org.apache.commons:commons-compress:1.27.1
+//SOURCES BenchKit.java
 //SOURCES ../support/*.java
 //SOURCES ../../lib/jocker/**/*.java
 //MAIN PullBench
 
-import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
@@ -55,8 +55,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -64,11 +62,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
-
-import com.fasterxml.jackson.databind.JsonNode;
 
 import jocker.image.Credentials;
 import jocker.image.Descriptor;
@@ -81,25 +76,16 @@ import jocker.image.TokenService;
 import jocker.image.WwwAuthenticate;
 import jocker.kernel.Trees;
 
-public class PullBench {
+public class PullBench extends BenchKit {
 
     /** The targets of issue 8 item 9, as ratios of medians to the reference tool's. */
     static final double PULL_TARGET = 1.0, UNPACK_TARGET = 1.0;
     static final String REPOSITORY = "jocker-bench/mixed", TAG = "v1";
 
-    /** One thing timed: its samples (ns) and the CPU time they took. */
-    static final class Bench {
-        final String name;
-        final List<Long> nanos = new ArrayList<>(), cpuNanos = new ArrayList<>();
-        Bench(String name) { this.name = name; }
-        void add(long took, long cpu) { nanos.add(took); cpuNanos.add(cpu); }
-    }
-
     static Path repo = Path.of(".").toAbsolutePath().normalize();
     static Path script;
     static int runs = 5;
     static final String tag = "jocker-pullbench-" + ProcessHandle.current().pid();
-    static Path work;
     static RegistryServer registry;
     /** runc containers this bench made: deleted by their ids, whatever happens. */
     static final List<String> runcIds = new CopyOnWriteArrayList<>();
@@ -148,11 +134,6 @@ public class PullBench {
         if (!Files.isRegularFile(script)) fail("no such script: " + script);
     }
 
-    static String need(String option, String value) {
-        if (value == null) fail(option + " needs a value");
-        return value;
-    }
-
     static void run() throws Exception {
         Path busybox = repo.resolve("build/images/busybox.tar");
         if (!Files.isRegularFile(busybox)) fail("no " + busybox + ": run ./build.sh setup first");
@@ -168,7 +149,7 @@ public class PullBench {
         System.out.printf("  done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
 
         // runc's default config, running /bin/true without a terminal: it replaces umoci's.
-        Path runcConfig = runcConfig();
+        Path runcConfig = runcSpec(Files.createDirectories(work.resolve("runc-spec")));
 
         // Nothing of the host's docker login may change what our pull does.
         Path dockerConfig = Files.createDirectories(work.resolve("docker-config"));
@@ -184,14 +165,14 @@ public class PullBench {
         Sizes sizes = sizes(scratch, image);
         Trees.delete(scratch);
 
-        Bench skopeo = new Bench("skopeo copy");
-        Bench jbangPull = new Bench("jbang pull");
-        Bench javaPullBench = new Bench("java command pull");
-        Bench umoci = new Bench("umoci unpack");
-        Bench apply = new Bench("Layers.apply (in-process)");
-        Bench umociRunc = new Bench("umoci unpack + runc run");
-        Bench jbangRun = new Bench("jbang run (first run)");
-        Bench javaRunBench = new Bench("java command run");
+        Samples skopeo = new Samples("skopeo copy");
+        Samples jbangPull = new Samples("jbang pull");
+        Samples javaPullBench = new Samples("java command pull");
+        Samples umoci = new Samples("umoci unpack");
+        Samples apply = new Samples("Layers.apply (in-process)");
+        Samples umociRunc = new Samples("umoci unpack + runc run");
+        Samples jbangRun = new Samples("jbang run (first run)");
+        Samples javaRunBench = new Samples("java command run");
 
         System.out.printf("%npulling and unpacking %s: %d rounds after a warm-up, alternating%n", image, runs);
         System.out.printf("  image: %d layers, %s compressed (gzip), %s unpacked (%d files and links)%n",
@@ -295,26 +276,15 @@ public class PullBench {
         for (int i = 0; i < steps.length; i++) steps[reversed ? steps.length - 1 - i : i].run();
     }
 
-    /** Runs a command once, and counts its wall-clock and CPU time when {@code timed}. */
-    static void time(Bench b, boolean timed, List<String> command, Map<String, String> env) throws Exception {
-        long cpu = childrenCpuNanos();
-        long start = System.nanoTime();
-        Result r = exec(command, env);
-        long took = System.nanoTime() - start;
-        cpu = childrenCpuNanos() - cpu;
-        check(r, b.name);
-        if (timed) b.add(took, cpu);
-    }
-
     static Map<String, String> env(Path stateRoot, Path dockerConfig) {
         return Map.of("JOCKER_ROOT", stateRoot.toString(), "JOCKER_CGROUP_PARENT", tag,
                 "DOCKER_CONFIG", dockerConfig.toString());
     }
 
-    static void table(int width, String title, Bench reference, List<Bench> benches) {
+    static void table(int width, String title, Samples reference, List<Samples> benches) {
         System.out.println(title);
         double ref = median(reference.nanos);
-        for (Bench b : benches) {
+        for (Samples b : benches) {
             double med = median(b.nanos);
             long min = b.nanos.stream().min(Comparator.naturalOrder()).orElseThrow();
             System.out.printf(Locale.ROOT, "  %-" + (width - 2) + "s %9.0f %9.0f %7.2f %8.0f%n",
@@ -322,7 +292,7 @@ public class PullBench {
         }
     }
 
-    static void verdict(String what, Bench ours, Bench reference, double target) {
+    static void verdict(String what, Samples ours, Samples reference, double target) {
         double ratio = median(ours.nanos) / median(reference.nanos);
         System.out.printf(Locale.ROOT, "target %-48s ratio %.2f (<= %.1f): %s%n", what, ratio, target,
                 ratio <= target ? "met" : "MISSED");
@@ -441,21 +411,6 @@ public class PullBench {
         }
     }
 
-    /** {@code runc spec}, with process.args ["/bin/true"] and no terminal. */
-    static Path runcConfig() throws Exception {
-        Path dir = Files.createDirectories(work.resolve("runc-spec"));
-        check(exec(List.of("runc", "spec", "--bundle", dir.toString()), Map.of()), "runc spec");
-        Path configFile = dir.resolve("config.json");
-        String config = Files.readString(configFile);
-        String edited = config.replaceFirst("\"args\":\\s*\\[\\s*\"sh\"\\s*\\]", "\"args\": [\"/bin/true\"]")
-                .replaceFirst("\"terminal\":\\s*true", "\"terminal\": false");
-        if (!edited.contains("\"/bin/true\"") || !edited.contains("\"terminal\": false")) {
-            fail("could not set process.args and process.terminal in the config of `runc spec`");
-        }
-        Files.writeString(configFile, edited);
-        return configFile;
-    }
-
     record Sizes(int layers, long compressed, long unpacked, long files, List<Long> layerSizes) {}
 
     /** The layers' sizes as the manifest says, and the unpacked tree's (du, hard links once). */
@@ -472,7 +427,7 @@ public class PullBench {
             files = s.filter(p -> !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).count();
         }
         Trees.delete(rootfs);
-        return new Sizes(stored.manifest().layers.size(), compressed, Long.parseLong(du.out.split("\\s+")[0]), files,
+        return new Sizes(stored.manifest().layers.size(), compressed, Long.parseLong(du.out().split("\\s+")[0]), files,
                 stored.manifest().layers.stream().map(d -> d.size).toList());
     }
 
@@ -517,117 +472,6 @@ public class PullBench {
         }
     }
 
-    // ------------------------------------------------------------------------------------------
-    // Processes (as in StartLatency)
-    // ------------------------------------------------------------------------------------------
-
-    /** User and system time of the children this JVM has waited for (/proc/self/stat cutime + cstime). */
-    static long childrenCpuNanos() throws IOException {
-        String stat = Files.readString(Path.of("/proc/self/stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return (Long.parseLong(f[13]) + Long.parseLong(f[14])) * 10_000_000L;   // clock ticks of 10 ms
-    }
-
-    /**
-     * The java command line JBang would exec: JBang's jar prints it and exits 255 (its launcher's
-     * protocol); bash splits the printed line into words the way the launcher's eval does.
-     */
-    static List<String> resolveJavaCommand(Path script, List<String> runArgs, Map<String, String> env) throws Exception {
-        String classpath = jbangClasspath();
-        String splitter = "out=$(\"$0\" -classpath \"$1\" dev.jbang.Main \"${@:2}\"); rc=$?; "
-                + "if [ $rc -ne 255 ]; then printf '%s\\n' \"$out\" >&2; exit $rc; fi; "
-                + "eval \"set -- $out\"; printf '%s\\0' \"$@\"";
-        List<String> command = new ArrayList<>(List.of("bash", "-c", splitter, javaCommand(), classpath, script.toString()));
-        command.addAll(runArgs);
-        Result r = exec(command, env);
-        if (r.code != 0) fail("JBang printed no java command for " + script + " (exit " + r.code + "): " + r.err.strip());
-        List<String> words = new ArrayList<>(Arrays.asList(r.out.split("\0")));
-        if (!words.isEmpty() && words.get(words.size() - 1).isEmpty()) words.remove(words.size() - 1);
-        if (words.isEmpty()) fail("JBang printed an empty command for " + script);
-        return words;
-    }
-
-    /** JBang's classes: the jars of build.sh's install, or jbang.jar next to an official launcher. */
-    static String jbangClasspath() throws IOException {
-        Path lib = Path.of("/usr/local/lib/jbang");
-        if (Files.isDirectory(lib)) {
-            try (Stream<Path> s = Files.list(lib)) {
-                if (s.anyMatch(p -> p.getFileName().toString().startsWith("jbang-cli"))) return lib + "/*";
-            }
-        }
-        Path launcher = which("jbang");
-        if (launcher != null) {
-            Path jar = launcher.toRealPath().resolveSibling("jbang.jar");
-            if (Files.isRegularFile(jar)) return jar.toString();
-        }
-        throw new BenchFailure("cannot find JBang's jars (neither /usr/local/lib/jbang nor jbang.jar next to the launcher)");
-    }
-
-    /** The java the launcher uses: $JAVA_HOME/bin/java when there is one, else java from PATH. */
-    static String javaCommand() {
-        String home = System.getenv("JAVA_HOME");
-        if (home != null && !home.isEmpty() && Files.isExecutable(Path.of(home, "bin", "java"))) {
-            return Path.of(home, "bin", "java").toString();
-        }
-        return "java";
-    }
-
-    static Path which(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            Path p = Path.of(dir.isEmpty() ? "." : dir, program);
-            if (Files.isExecutable(p) && !Files.isDirectory(p)) return p;
-        }
-        return null;
-    }
-
-    static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException e) {
-            return "?";
-        }
-    }
-
-    static double median(List<Long> values) {
-        List<Long> s = values.stream().sorted().toList();
-        int n = s.size();
-        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2.0;
-    }
-
-    static String abbreviate(String s) {
-        return s.length() <= 400 ? s : s.substring(0, 200) + " ... " + s.substring(s.length() - 150);
-    }
-
-    record Result(List<String> command, int code, String out, String err) {}
-
-    static Result exec(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
-        Path out = Files.createTempFile(work, "out-", ".txt");
-        Path err = Files.createTempFile(work, "err-", ".txt");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-            pb.environment().putAll(env);
-            Process p = pb.start();
-            if (!p.waitFor(5, TimeUnit.MINUTES)) {
-                p.destroyForcibly().waitFor();
-                return new Result(command, -1, "", "timed out after 5 minutes");
-            }
-            return new Result(command, p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                    Files.readString(err, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
-    }
-
-    static void check(Result r, String what) {
-        if (r.code != 0) {
-            throw new BenchFailure(what + " failed (exit " + r.code + "): " + abbreviate(String.join(" ", r.command))
-                    + "\n" + (r.out + r.err).strip());
-        }
-    }
-
     private static final AtomicBoolean cleaned = new AtomicBoolean();
     /** Set when the JVM is exiting on a signal: RegistryServer's own hook stops the registry then. */
     private static volatile boolean shuttingDown;
@@ -641,23 +485,7 @@ public class PullBench {
         if (work == null || cleaned.getAndSet(true)) return;
         try {
             for (String id : runcIds) exec(List.of("runc", "delete", "--force", id), Map.of());
-            // The runtime's cgroup parent, in every hierarchy it was made in (deepest first).
-            List<Path> dirs = new ArrayList<>();
-            try (Stream<Path> s = Files.walk(Path.of("/sys/fs/cgroup"), 3)) {
-                s.filter(p -> p.getFileName() != null && p.getFileName().toString().equals(tag)
-                        && Files.isDirectory(p)).forEach(dirs::add);
-            }
-            for (Path d : dirs) {
-                try (Stream<Path> s = Files.walk(d)) {
-                    s.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).forEach(p -> {
-                        try {
-                            Files.delete(p);   // rmdir: a cgroup directory goes with its files
-                        } catch (IOException e) {
-                            System.err.println("bench: could not remove cgroup " + p + ": " + e);
-                        }
-                    });
-                }
-            }
+            removeCgroups(tag);
             // Never into a mount (Trees.delete refuses): a container left one only if it failed badly.
             // On Ctrl-C the main thread may still be writing in there: try again after a moment.
             for (int attempt = 1; ; attempt++) {
@@ -672,11 +500,5 @@ public class PullBench {
         } catch (Exception e) {
             System.err.println("bench: cleaning up failed: " + e);
         }
-    }
-
-    static void fail(String message) { throw new BenchFailure(message); }
-
-    static final class BenchFailure extends RuntimeException {
-        BenchFailure(String message) { super(message); }
     }
 }

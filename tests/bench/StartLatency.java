@@ -24,31 +24,35 @@
 // bundle and every runc/crun container it made, whatever happens.
 //
 //JAVA 17+
+//SOURCES BenchKit.java
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
-public class StartLatency {
+public class StartLatency extends BenchKit {
 
     /** The targets of issue 7 item 9, as ratios of medians to runc's. */
     static final double JBANG_TARGET = 20, JAVA_TARGET = 13;
 
-    record Bench(String name, List<String> command, Map<String, String> env, List<String> cleanup,
-                 List<Long> nanos, List<Long> cpuNanos) {
+    /** One command timed; %ID% in it and in its cleanup stands for a container id of its own. */
+    static final class Bench extends Samples {
+        final List<String> command;
+        final Map<String, String> env;
+        final List<String> cleanup;
+
         Bench(String name, List<String> command, Map<String, String> env, List<String> cleanup) {
-            this(name, command, env, cleanup, new ArrayList<>(), new ArrayList<>());
+            super(name);
+            this.command = command;
+            this.env = env;
+            this.cleanup = cleanup;
         }
     }
 
@@ -57,7 +61,6 @@ public class StartLatency {
     static int runs = 7;
     static final List<String[]> also = new ArrayList<>();
     static final String tag = "jocker-bench-" + ProcessHandle.current().pid();
-    static Path work;
 
     public static void main(String[] args) throws Exception {
         int code = 0;
@@ -102,11 +105,6 @@ public class StartLatency {
         for (Path script : scripts) if (!Files.isRegularFile(script)) fail("no such script: " + script);
     }
 
-    static String need(String option, String value) {
-        if (value == null) fail(option + " needs a value");
-        return value;
-    }
-
     static void run() throws Exception {
         Path image = repo.resolve("build/images/busybox.tar");
         if (!Files.isRegularFile(image)) fail("no " + image + ": run ./build.sh setup first");
@@ -116,15 +114,7 @@ public class StartLatency {
         Path bundle = work.resolve("bundle");
         Files.createDirectories(bundle.resolve("rootfs"));
         check(exec(List.of("tar", "-C", bundle.resolve("rootfs").toString(), "-xf", image.toString()), Map.of()), "tar");
-        check(exec(List.of("runc", "spec", "--bundle", bundle.toString()), Map.of()), "runc spec");
-        Path configFile = bundle.resolve("config.json");
-        String config = Files.readString(configFile);
-        String edited = config.replaceFirst("\"args\":\\s*\\[\\s*\"sh\"\\s*\\]", "\"args\": [\"/bin/true\"]")
-                .replaceFirst("\"terminal\":\\s*true", "\"terminal\": false");
-        if (!edited.contains("\"/bin/true\"") || !edited.contains("\"terminal\": false")) {
-            fail("could not set process.args and process.terminal in the config of `runc spec`");
-        }
-        Files.writeString(configFile, edited);
+        runcSpec(bundle);
 
         // The runtime's own state root and cgroup parent.
         Path root = work.resolve("state");
@@ -168,19 +158,12 @@ public class StartLatency {
         for (int round = 0; round <= runs; round++) {
             for (Bench b : benches) {
                 String id = tag + "-" + (n++);
-                List<String> command = b.command.stream().map(s -> s.replace("%ID%", id)).toList();
-                long cpu = childrenCpuNanos();
-                long start = System.nanoTime();
-                Result r = exec(command, b.env);
-                long took = System.nanoTime() - start;
-                cpu = childrenCpuNanos() - cpu;
-                if (!b.cleanup.isEmpty()) {
-                    exec(b.cleanup.stream().map(s -> s.replace("%ID%", id)).toList(), Map.of());
-                }
-                check(r, b.name);
-                if (round > 0) {
-                    b.nanos.add(took);
-                    b.cpuNanos.add(cpu);
+                try {
+                    time(b, round > 0, b.command.stream().map(s -> s.replace("%ID%", id)).toList(), b.env);
+                } finally {
+                    if (!b.cleanup.isEmpty()) {
+                        exec(b.cleanup.stream().map(s -> s.replace("%ID%", id)).toList(), Map.of());
+                    }
                 }
             }
         }
@@ -207,121 +190,13 @@ public class StartLatency {
         return script.subpath(Math.max(0, n - 3), n).toString();
     }
 
-    /** User and system time of the children this JVM has waited for (/proc/self/stat cutime + cstime). */
-    static long childrenCpuNanos() throws IOException {
-        String stat = Files.readString(Path.of("/proc/self/stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        // After the command's name: field 3 (state) is f[0], so cutime (16) and cstime (17) are f[13], f[14].
-        return (Long.parseLong(f[13]) + Long.parseLong(f[14])) * 10_000_000L;   // clock ticks of 10 ms
-    }
-
     static String target(double ratio, double target) {
         return String.format(Locale.ROOT, "   (target %.0f: %s)", target, ratio <= target ? "met" : "missed");
-    }
-
-    /**
-     * The java command line JBang would exec: JBang's jar prints it and exits 255 (its launcher's
-     * protocol); bash splits the printed line into words the way the launcher's eval does.
-     */
-    static List<String> resolveJavaCommand(Path script, List<String> runArgs, Map<String, String> env) throws Exception {
-        String classpath = jbangClasspath();
-        String splitter = "out=$(\"$0\" -classpath \"$1\" dev.jbang.Main \"${@:2}\"); rc=$?; "
-                + "if [ $rc -ne 255 ]; then printf '%s\\n' \"$out\" >&2; exit $rc; fi; "
-                + "eval \"set -- $out\"; printf '%s\\0' \"$@\"";
-        List<String> command = new ArrayList<>(List.of("bash", "-c", splitter, javaCommand(), classpath, script.toString()));
-        command.addAll(runArgs);
-        Result r = exec(command, env);
-        if (r.code != 0) fail("JBang printed no java command for " + script + " (exit " + r.code + "): " + r.err.strip());
-        List<String> words = new ArrayList<>(Arrays.asList(r.out.split("\0")));
-        if (!words.isEmpty() && words.get(words.size() - 1).isEmpty()) words.remove(words.size() - 1);
-        if (words.isEmpty()) fail("JBang printed an empty command for " + script);
-        return words;
-    }
-
-    /** JBang's classes: the jars of build.sh's install, or jbang.jar next to an official launcher. */
-    static String jbangClasspath() throws IOException {
-        Path lib = Path.of("/usr/local/lib/jbang");
-        if (Files.isDirectory(lib)) {
-            try (Stream<Path> s = Files.list(lib)) {
-                if (s.anyMatch(p -> p.getFileName().toString().startsWith("jbang-cli"))) return lib + "/*";
-            }
-        }
-        Path launcher = which("jbang");
-        if (launcher != null) {
-            Path jar = launcher.toRealPath().resolveSibling("jbang.jar");
-            if (Files.isRegularFile(jar)) return jar.toString();
-        }
-        throw new BenchFailure("cannot find JBang's jars (neither /usr/local/lib/jbang nor jbang.jar next to the launcher)");
-    }
-
-    /** The java the launcher uses: $JAVA_HOME/bin/java when there is one, else java from PATH. */
-    static String javaCommand() {
-        String home = System.getenv("JAVA_HOME");
-        if (home != null && !home.isEmpty() && Files.isExecutable(Path.of(home, "bin", "java"))) {
-            return Path.of(home, "bin", "java").toString();
-        }
-        return "java";
     }
 
     static boolean hybridCgroups() throws IOException {
         return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
                 .anyMatch(l -> l.split(" ")[4].equals("/sys/fs/cgroup/unified"));
-    }
-
-    static Path which(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            Path p = Path.of(dir.isEmpty() ? "." : dir, program);
-            if (Files.isExecutable(p) && !Files.isDirectory(p)) return p;
-        }
-        return null;
-    }
-
-    static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException e) {
-            return "?";
-        }
-    }
-
-    static double median(List<Long> values) {
-        List<Long> s = values.stream().sorted().toList();
-        int n = s.size();
-        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2.0;
-    }
-
-    static String abbreviate(String s) {
-        return s.length() <= 400 ? s : s.substring(0, 200) + " ... " + s.substring(s.length() - 150);
-    }
-
-    record Result(List<String> command, int code, String out, String err) {}
-
-    static Result exec(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
-        Path out = Files.createTempFile(work, "out-", ".txt");
-        Path err = Files.createTempFile(work, "err-", ".txt");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-            pb.environment().putAll(env);
-            Process p = pb.start();
-            if (!p.waitFor(5, TimeUnit.MINUTES)) {
-                p.destroyForcibly().waitFor();
-                return new Result(command, -1, "", "timed out after 5 minutes");
-            }
-            return new Result(command, p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                    Files.readString(err, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
-    }
-
-    static void check(Result r, String what) {
-        if (r.code != 0) {
-            throw new BenchFailure(what + " failed (exit " + r.code + "): " + abbreviate(String.join(" ", r.command))
-                    + "\n" + (r.out + r.err).strip());
-        }
     }
 
     private static final AtomicBoolean cleaned = new AtomicBoolean();
@@ -334,28 +209,11 @@ public class StartLatency {
             for (String runtime : List.of("runc", "crun")) {
                 if (which(runtime) == null) continue;
                 Result r = exec(List.of(runtime, "list", "-q"), Map.of());
-                for (String id : r.out.split("\\s+")) {
+                for (String id : r.out().split("\\s+")) {
                     if (id.startsWith(tag + "-")) exec(List.of(runtime, "delete", "--force", id), Map.of());
                 }
             }
-            // The runtime's cgroup parent, in every hierarchy it was made in (deepest first).
-            Path cgroups = Path.of("/sys/fs/cgroup");
-            List<Path> dirs = new ArrayList<>();
-            try (Stream<Path> s = Files.walk(cgroups, 3)) {
-                s.filter(p -> p.getFileName() != null && p.getFileName().toString().equals(tag)
-                        && Files.isDirectory(p)).forEach(dirs::add);
-            }
-            for (Path d : dirs) {
-                try (Stream<Path> s = Files.walk(d)) {
-                    s.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).forEach(p -> {
-                        try {
-                            Files.delete(p);   // rmdir: a cgroup directory goes with its files
-                        } catch (IOException e) {
-                            System.err.println("bench: could not remove cgroup " + p + ": " + e);
-                        }
-                    });
-                }
-            }
+            removeCgroups(tag);
             // rm -rf (Files.walk follows no symbolic link out of the tree).
             try (Stream<Path> s = Files.walk(work)) {
                 for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
@@ -363,11 +221,5 @@ public class StartLatency {
         } catch (Exception e) {
             System.err.println("bench: cleaning up failed: " + e);
         }
-    }
-
-    static void fail(String message) { throw new BenchFailure(message); }
-
-    static final class BenchFailure extends RuntimeException {
-        BenchFailure(String message) { super(message); }
     }
 }

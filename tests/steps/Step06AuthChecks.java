@@ -30,19 +30,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 @DisplayName("step 06 pull image: auth")
 @ExtendWith(JockerExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class Step06AuthChecks {
+class Step06AuthChecks extends Step06Checks.Base {
 
     static final String USER = "alice";
     static final String PASSWORD = "s3cret-" + Jocker.token("");
 
-    private final Jocker jocker;
     private TokenServer tokens;
     private RegistryServer token;
     private RegistryServer basic;
     private String secret;
 
     Step06AuthChecks(Jocker jocker) {
-        this.jocker = jocker;
+        super(jocker);
     }
 
     @BeforeAll
@@ -58,29 +57,11 @@ class Step06AuthChecks {
         for (RegistryServer r : List.of(token, basic)) {
             oci.push("secret", r.host() + "/secret:t", "--dest-creds", USER + ":" + PASSWORD);
         }
-        System.err.printf("checks: %s: registries, token service and fixture images ready in %.1f s%n",
-                getClass().getSimpleName(), (System.nanoTime() - started) / 1e9);
+        Step06Checks.ready(this, "registries, token service and fixture images", started);
     }
 
-    // Step06Checks' helpers, under short names.
-    private static final Step06Checks.Concept AUTH = Step06Checks.Concept.AUTH, WHITEOUT = Step06Checks.Concept.WHITEOUT;
-
-    private static Jocker.Result succeeds(Jocker.Result r, String what, Step06Checks.Concept c) {
-        return Step06Checks.succeeds(r, what, c);
-    }
-
-    private static Jocker.Result refused(Jocker.Result r, String what, Step06Checks.Concept c, String... parts) {
-        return Step06Checks.refused(r, what, c, parts);
-    }
-
-    private static void check(Jocker.Result r, boolean condition, String reason, Step06Checks.Concept c) {
-        Step06Checks.check(r, condition, reason, c);
-    }
-
-    private Step06Checks.Root root(String name) throws IOException {
-        return Step06Checks.root(jocker, name);
-    }
-
+    /** In place of Base's: this class's registries are two, with a token service. */
+    @Override
     @AfterAll
     void tearDown() {
         if (basic != null) basic.close();

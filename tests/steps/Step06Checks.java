@@ -44,7 +44,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * {@code rmi}, skopeo and umoci reading it) and the image config; {@link Step06FailureChecks}
  * what must be refused; {@link Step06AuthChecks} the auth flows: four classes, so that the
  * harness runs them side by side, each with a registry of its own. The helpers here (the fixture images, a state root per
- * check, the store as the checks read it, the hints) serve all four.
+ * check, the store as the checks read it, the hints) serve all four; the other three extend {@link Base}.
  */
 @DisplayName("step 06 pull image")
 @ExtendWith(JockerExtension.class)
@@ -81,8 +81,7 @@ class Step06Checks {
         multiIndexDigest = im.multiIndexDigest;
         hostManifest = im.hostManifest;
         otherManifest = im.otherManifest;
-        System.err.printf("checks: %s: registry and fixture images ready in %.1f s%n", getClass().getSimpleName(),
-                (System.nanoTime() - started) / 1e9);
+        ready(this, "registry and fixture images", started);
     }
 
     @AfterAll
@@ -238,6 +237,50 @@ class Step06Checks {
     // ==========================================================================================
     // Shared by the checks of step 06
     // ==========================================================================================
+
+    /**
+     * What the other check classes of step 06 extend: the script under test, the class's registry
+     * (its set-up starts it; closed after its checks) and the helpers below under short names (a
+     * class of the unnamed package cannot import them statically).
+     */
+    abstract static class Base {
+        static final Concept AUTH = Concept.AUTH, PLATFORM = Concept.PLATFORM, DIGEST = Concept.DIGEST,
+                WHITEOUT = Concept.WHITEOUT, STORE = Concept.STORE, CONFIG = Concept.CONFIG;
+
+        final Jocker jocker;
+        RegistryServer registry;
+
+        Base(Jocker jocker) {
+            this.jocker = jocker;
+        }
+
+        static Jocker.Result succeeds(Jocker.Result r, String what, Concept c) {
+            return Step06Checks.succeeds(r, what, c);
+        }
+
+        static Jocker.Result refused(Jocker.Result r, String what, Concept c, String... parts) {
+            return Step06Checks.refused(r, what, c, parts);
+        }
+
+        static void check(Jocker.Result r, boolean condition, String reason, Concept c) {
+            Step06Checks.check(r, condition, reason, c);
+        }
+
+        Root root(String name) throws IOException {
+            return Step06Checks.root(jocker, name);
+        }
+
+        @AfterAll
+        void tearDown() {
+            if (registry != null) registry.close();
+        }
+    }
+
+    /** Says on stderr how long a check class's set-up (begun at {@code started}) took to make {@code what}. */
+    static void ready(Object checks, String what, long started) {
+        System.err.printf("checks: %s: %s ready in %.1f s%n", checks.getClass().getSimpleName(), what,
+                (System.nanoTime() - started) / 1e9);
+    }
 
     /**
      * The fixture images of a check class, built on its registry on demand: with umoci (layers
@@ -527,6 +570,11 @@ class Step06Checks {
 
         Jocker.Running start(String... args) {
             return jocker.start(List.of(args), env(), null);
+        }
+
+        /** Pulls each image, failing unless each pull succeeds. */
+        void pull(Fixtures.Image... images) {
+            for (Fixtures.Image image : images) succeeds(run("pull", image.ref()), "pull " + image.ref(), Concept.DIGEST);
         }
 
         Path images() { return dir.resolve("images"); }

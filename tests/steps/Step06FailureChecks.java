@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Order;
@@ -36,29 +35,26 @@ import com.sun.net.httpserver.HttpServer;
 @DisplayName("step 06 pull image: refusals")
 @ExtendWith(JockerExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class Step06FailureChecks {
+class Step06FailureChecks extends Step06Checks.Base {
 
-    private final Jocker jocker;
-    private RegistryServer registry;
-    private Fixtures.Api api;
     private Fixtures.Image tampered;
     private final Map<String, Fixtures.Image> shared = new LinkedHashMap<>();
     private final List<Fixtures.Image> escapes = new ArrayList<>();
     private String escapeToken;
 
     Step06FailureChecks(Jocker jocker) {
-        this.jocker = jocker;
+        super(jocker);
     }
 
     @BeforeAll
     void setUp() throws IOException {
         long started = System.nanoTime();
         registry = RegistryServer.start();
-        api = new Fixtures.Api(registry.host());
-        Path busybox = jocker.image();
-        Fixtures.Layout oci = Fixtures.Layout.init(jocker.root().resolve("fixtures/oci"));
-        oci.create("empty");
-        oci.addLayer("empty", new Fixtures.Layer().busybox(busybox), "base");
+        // Step06Checks' fixture layout (busybox alone is its "base"); the images below are this class's own.
+        Step06Checks.Images images = new Step06Checks.Images(jocker, registry);
+        Fixtures.Api api = images.api;
+        Path busybox = images.busybox;
+        Fixtures.Layout oci = images.oci;
 
         // Three images on one base layer, for pulls at the same time.
         for (String name : List.of("a", "b", "c")) {
@@ -124,32 +120,7 @@ class Step06FailureChecks {
                 .hardlink("stolen-2", up + "tmp/jocker-victim-" + t)
                 .tar()), true, Map.of("Cmd", List.of("/bin/sh"))));
 
-        System.err.printf("checks: %s: registry and fixture images ready in %.1f s%n", getClass().getSimpleName(),
-                (System.nanoTime() - started) / 1e9);
-    }
-
-    // Step06Checks' helpers, under short names.
-    private static final Step06Checks.Concept DIGEST = Step06Checks.Concept.DIGEST, WHITEOUT = Step06Checks.Concept.WHITEOUT;
-
-    private static Jocker.Result succeeds(Jocker.Result r, String what, Step06Checks.Concept c) {
-        return Step06Checks.succeeds(r, what, c);
-    }
-
-    private static Jocker.Result refused(Jocker.Result r, String what, Step06Checks.Concept c, String... parts) {
-        return Step06Checks.refused(r, what, c, parts);
-    }
-
-    private static void check(Jocker.Result r, boolean condition, String reason, Step06Checks.Concept c) {
-        Step06Checks.check(r, condition, reason, c);
-    }
-
-    private Step06Checks.Root root(String name) throws IOException {
-        return Step06Checks.root(jocker, name);
-    }
-
-    @AfterAll
-    void tearDown() {
-        if (registry != null) registry.close();
+        Step06Checks.ready(this, "registry and fixture images", started);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -160,7 +131,7 @@ class Step06FailureChecks {
     void missingTag() throws IOException {
         Step06Checks.Root root = root("missing");
         Fixtures.Image a = shared.get("a");
-        succeeds(root.run("pull", a.ref()), "pull " + a.ref(), DIGEST);
+        root.pull(a);
         byte[] index = root.indexBytes();
         Set<String> blobs = root.blobs();
         for (String ref : List.of(registry.host() + "/a:no-such-tag", registry.host() + "/no-such-repo:t")) {
@@ -183,9 +154,7 @@ class Step06FailureChecks {
                 DIGEST, "digest");
         String layer = tampered.layers().get(tampered.layers().size() - 1).digest();
         check(r, !root.blobs().contains(layer), "the tampered layer " + layer + " was stored", DIGEST);
-        check(r, root.badBlobs().isEmpty(), "blobs whose content does not match their digest: " + root.badBlobs(), DIGEST);
-        check(r, root.temporaries().isEmpty(), "a partial download was left: " + root.temporaries(), DIGEST);
-        check(r, root.refs().isEmpty(), "the image was tagged all the same: " + root.refs().keySet(), DIGEST);
+        assertNothingKept(root, r);
     }
 
     @Test
@@ -218,11 +187,15 @@ class Step06FailureChecks {
             String layer = image.layers().get(0).digest();
             check(r, !root.blobs().contains(layer), "the layer " + layer + " is in the store, though only part"
                     + " of it came", DIGEST);
-            check(r, root.badBlobs().isEmpty(), "blobs whose content does not match their digest: "
-                    + root.badBlobs(), DIGEST);
-            check(r, root.temporaries().isEmpty(), "the partial download was left: " + root.temporaries(), DIGEST);
-            check(r, root.refs().isEmpty(), "the image was tagged all the same: " + root.refs().keySet(), DIGEST);
+            assertNothingKept(root, r);
         }
+    }
+
+    /** Fails unless a refused pull kept nothing: no blob unlike its digest, no partial download, no tag. */
+    private static void assertNothingKept(Step06Checks.Root root, Jocker.Result r) throws IOException {
+        check(r, root.badBlobs().isEmpty(), "blobs whose content does not match their digest: " + root.badBlobs(), DIGEST);
+        check(r, root.temporaries().isEmpty(), "a partial download was left: " + root.temporaries(), DIGEST);
+        check(r, root.refs().isEmpty(), "the image was tagged all the same: " + root.refs().keySet(), DIGEST);
     }
 
     @Test
@@ -262,7 +235,7 @@ class Step06FailureChecks {
         Step06Checks.Root root = root("escape");
         try {
             for (Fixtures.Image image : escapes) {
-                succeeds(root.run("pull", image.ref()), "pull " + image.ref(), DIGEST);
+                root.pull(image);
                 Jocker.Running running = root.start("run", image.ref(), "sh", "-c", "echo ready; sleep 1");
                 // While the container runs, its rootfs is there to tell inside from outside.
                 boolean ready = running.awaitOutput("ready", Duration.ofSeconds(20));

@@ -15,7 +15,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Order;
@@ -36,17 +35,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 @DisplayName("step 06 pull image: names, store and config")
 @ExtendWith(JockerExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class Step06ImageChecks {
-
-    private final Jocker jocker;
-    private RegistryServer registry;
+class Step06ImageChecks extends Step06Checks.Base {
 
     // The fixture images (see Step06Checks.Images).
     private Fixtures.Image one, layers, config;
     private String hello, multiRef, hostManifest;
 
     Step06ImageChecks(Jocker jocker) {
-        this.jocker = jocker;
+        super(jocker);
     }
 
     @BeforeAll
@@ -60,33 +56,7 @@ class Step06ImageChecks {
         config = im.config;
         multiRef = im.multiRef;
         hostManifest = im.hostManifest;
-        System.err.printf("checks: %s: registry and fixture images ready in %.1f s%n", getClass().getSimpleName(),
-                (System.nanoTime() - started) / 1e9);
-    }
-
-    // Step06Checks' helpers, under short names.
-    private static final Step06Checks.Concept PLATFORM = Step06Checks.Concept.PLATFORM, DIGEST = Step06Checks.Concept.DIGEST,
-            WHITEOUT = Step06Checks.Concept.WHITEOUT, STORE = Step06Checks.Concept.STORE, CONFIG = Step06Checks.Concept.CONFIG;
-
-    private static Jocker.Result succeeds(Jocker.Result r, String what, Step06Checks.Concept c) {
-        return Step06Checks.succeeds(r, what, c);
-    }
-
-    private static Jocker.Result refused(Jocker.Result r, String what, Step06Checks.Concept c, String... parts) {
-        return Step06Checks.refused(r, what, c, parts);
-    }
-
-    private static void check(Jocker.Result r, boolean condition, String reason, Step06Checks.Concept c) {
-        Step06Checks.check(r, condition, reason, c);
-    }
-
-    private Step06Checks.Root root(String name) throws IOException {
-        return Step06Checks.root(jocker, name);
-    }
-
-    @AfterAll
-    void tearDown() {
-        if (registry != null) registry.close();
+        Step06Checks.ready(this, "registry and fixture images", started);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -155,7 +125,7 @@ class Step06ImageChecks {
     @DisplayName("the store is an OCI image layout: skopeo copies out of it (checking every digest), umoci lists it")
     void storeIsAnOciLayout() throws IOException {
         Step06Checks.Root root = root("layout");
-        succeeds(root.run("pull", layers.ref()), "pull " + layers.ref(), DIGEST);
+        root.pull(layers);
         Jocker.Result pull = root.run("pull", multiRef);
         succeeds(pull, "pull " + multiRef, PLATFORM);
         Path images = root.images();
@@ -196,7 +166,7 @@ class Step06ImageChecks {
         Step06Checks.Root root = root("twice");
         try (RegistryServer.Relay relay = registry.relay(512L * 1024 * 1024)) {
             Fixtures.Image l = layers.at(relay.host()), c = config.at(relay.host());
-            succeeds(root.run("pull", l.ref()), "pull " + l.ref(), DIGEST);
+            root.pull(l);
             int before = relay.requests().size();
             Jocker.Result second = root.run("pull", c.ref());
             succeeds(second, "pull " + c.ref(), DIGEST);
@@ -223,8 +193,7 @@ class Step06ImageChecks {
     @DisplayName("images lists REPOSITORY TAG IMAGE ID CREATED SIZE, newest first; -q the IDs; --digests the digests")
     void imagesLists() throws IOException {
         Step06Checks.Root root = root("images");
-        succeeds(root.run("pull", one.ref()), "pull " + one.ref(), DIGEST);
-        succeeds(root.run("pull", layers.ref()), "pull " + layers.ref(), DIGEST);
+        root.pull(one, layers);
         Jocker.Result r = root.run("images");
         succeeds(r, "images", STORE);
         List<String> lines = r.stdout().lines().filter(l -> !l.isBlank()).toList();
@@ -309,8 +278,7 @@ class Step06ImageChecks {
     @DisplayName("rmi removes an image and the blobs only it used, keeps the layer another image shares; a missing image is refused")
     void rmiKeepsSharedBlobs() throws IOException {
         Step06Checks.Root root = root("rmi");
-        succeeds(root.run("pull", layers.ref()), "pull " + layers.ref(), DIGEST);
-        succeeds(root.run("pull", config.ref()), "pull " + config.ref(), DIGEST);
+        root.pull(layers, config);
         Set<String> only = new LinkedHashSet<>(config.blobs());
         only.removeAll(layers.blobs());
         Jocker.Result r = root.run("rmi", config.ref());
@@ -347,7 +315,7 @@ class Step06ImageChecks {
     @DisplayName("run applies the image config: Env (then -e), Entrypoint + Cmd (COMMAND replaces Cmd), WorkingDir, User nobody")
     void runAppliesTheConfig() throws IOException {
         Step06Checks.Root root = root("config");
-        succeeds(root.run("pull", config.ref()), "pull " + config.ref(), DIGEST);
+        root.pull(config);
         Jocker.Result r = root.run("run", config.ref());
         succeeds(r, "run " + config.ref() + " (its Entrypoint sh -c and Cmd)", CONFIG);
         check(r, r.stdout().equals("from-image kept 65534:65534 /srv/app\n"), "expected the image's Env (FOO=from-image"
@@ -362,7 +330,7 @@ class Step06ImageChecks {
         check(c, c.stdout().equals("replaced from-image\n"), "expected COMMAND to replace Cmd and follow the Entrypoint"
                 + " (/bin/sh -c 'echo replaced $FOO')", CONFIG);
         root.assertNoContainerLeft(c);
-        succeeds(root.run("pull", layers.ref()), "pull " + layers.ref(), DIGEST);
+        root.pull(layers);
         Jocker.Result none = root.run("run", layers.ref());
         refused(none, "run of an image with no Cmd and no COMMAND", CONFIG, "no command specified");
         root.assertNoContainerLeft(none);

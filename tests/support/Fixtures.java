@@ -178,36 +178,34 @@ final class Fixtures {
             TarArchiveEntry e = new TarArchiveEntry(name, true);
             e.setSize(content.length);
             e.setMode(0100000 | mode);
-            e.setModTime(946684800000L);
-            tar.putArchiveEntry(e);
-            tar.write(content);
-            tar.closeArchiveEntry();
-            return this;
+            return add(e, content);
         }
 
         Layer dir(String name) throws IOException {
             TarArchiveEntry e = new TarArchiveEntry(name.endsWith("/") ? name : name + "/", TarConstants.LF_DIR, true);
             e.setMode(040755);
-            e.setModTime(946684800000L);
-            tar.putArchiveEntry(e);
-            tar.closeArchiveEntry();
-            return this;
+            return add(e, null);
         }
 
         Layer symlink(String name, String target) throws IOException {
-            TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_SYMLINK, true);
-            e.setLinkName(target);
-            e.setModTime(946684800000L);
-            tar.putArchiveEntry(e);
-            tar.closeArchiveEntry();
-            return this;
+            return link(name, TarConstants.LF_SYMLINK, target);
         }
 
         Layer hardlink(String name, String target) throws IOException {
-            TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_LINK, true);
+            return link(name, TarConstants.LF_LINK, target);
+        }
+
+        private Layer link(String name, byte type, String target) throws IOException {
+            TarArchiveEntry e = new TarArchiveEntry(name, type, true);
             e.setLinkName(target);
+            return add(e, null);
+        }
+
+        /** Adds an entry dated 2000-01-01, with its content when it has some (a regular file). */
+        private Layer add(TarArchiveEntry e, byte[] content) throws IOException {
             e.setModTime(946684800000L);
             tar.putArchiveEntry(e);
+            if (content != null) tar.write(content);
             tar.closeArchiveEntry();
             return this;
         }
