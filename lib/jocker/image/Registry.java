@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
+import java.net.ProtocolException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.LinkedHashMap;
@@ -22,6 +23,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import jocker.runtime.ContainerError;
 import jocker.runtime.Log;
+import okhttp3.ConnectionSpec;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -249,10 +251,33 @@ public final class Registry {
             throw error("the Authorization header for " + apiHost + " is not a valid header value");
         }
         try {
-            return http().newCall(built).execute();
+            return call(built);
         } catch (IOException e) {
             throw network(e, "registry", apiHost, what);
         }
+    }
+
+    /**
+     * Sends a request by the client for its scheme. The plain-HTTP client follows no redirects
+     * itself: a blob of a local registry may redirect to https storage, which that client cannot
+     * reach. So its redirects are followed here, as OkHttp would (at most 20, Authorization
+     * dropped when scheme, host or port change), each hop by the client for its scheme.
+     */
+    private static Response call(Request request) throws IOException {
+        Response r = client(request.url()).newCall(request).execute();
+        for (int followUps = 1; r.isRedirect() && !r.request().url().isHttps(); followUps++) {
+            String location = r.header("Location");
+            HttpUrl from = r.request().url();
+            HttpUrl to = location == null ? null : from.resolve(location);
+            if (to == null) return r;   // no usable Location: the 3xx is the answer, as with OkHttp
+            r.close();
+            if (followUps > MAX_FOLLOW_UPS) throw new ProtocolException("Too many follow-up requests: " + followUps);
+            Request.Builder next = r.request().newBuilder().url(to);
+            boolean sameOrigin = from.scheme().equals(to.scheme()) && from.host().equals(to.host()) && from.port() == to.port();
+            if (!sameOrigin) next.removeHeader("Authorization");
+            r = client(to).newCall(next.build()).execute();
+        }
+        return r;
     }
 
     // ---- errors: one line each ----
@@ -372,16 +397,42 @@ public final class Registry {
 
     // ---- plumbing shared with TokenService ----
 
-    /** One client for all requests: its connection pool lets parallel downloads reuse connections. */
+    /** OkHttp's own limit (RetryAndFollowUpInterceptor.MAX_FOLLOW_UPS), for the redirects {@link #call} follows. */
+    private static final int MAX_FOLLOW_UPS = 20;
+
+    /**
+     * The client that speaks TLS, for every https request of a registry and for the token service:
+     * one client, so that its connection pool lets parallel downloads reuse connections.
+     */
     static OkHttpClient http() { return Http.CLIENT; }
 
-    private static final class Http {   // built on first use (the holder idiom: thread-safe, lazy)
-        static final OkHttpClient CLIENT = new OkHttpClient.Builder()
+    /**
+     * The client for {@code url}: {@link #http()} for https, for plain http one that cannot speak
+     * TLS. Building a TLS-capable OkHttpClient loads the JDK's trust store (~140 certificates,
+     * ~0.15 s of CPU in our C1-only JVMs), which a pull from a local registry never needs: the
+     * cleartext client skips that, and http() is built on the first https URL only.
+     */
+    private static OkHttpClient client(HttpUrl url) { return url.isHttps() ? Http.CLIENT : Cleartext.CLIENT; }
+
+    private static OkHttpClient.Builder builder() {
+        return new OkHttpClient.Builder()
                 .connectTimeout(10, TimeUnit.SECONDS)
                 .readTimeout(60, TimeUnit.SECONDS)       // between two reads, not for a whole layer
-                .writeTimeout(60, TimeUnit.SECONDS)
+                .writeTimeout(60, TimeUnit.SECONDS);
+    }
+
+    private static final class Http {   // built on first use (the holder idiom: thread-safe, lazy)
+        static final OkHttpClient CLIENT = builder()
                 .followRedirects(true)                   // blobs redirect to storage; OkHttp drops
                 .followSslRedirects(true)                // Authorization when the host changes
+                .build();
+    }
+
+    private static final class Cleartext {
+        static final OkHttpClient CLIENT = builder()
+                .connectionSpecs(List.of(ConnectionSpec.CLEARTEXT))   // no TLS: no trust store loaded
+                .followRedirects(false)                  // call() follows them, to https too
+                .followSslRedirects(false)
                 .build();
     }
 

@@ -3,6 +3,7 @@ package jocker.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +14,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -169,6 +174,56 @@ class DigestTest {
         DigestingInputStream big = DigestingInputStream.capped(new ByteArrayInputStream(HELLO_BYTES), 5, "manifest");
         ContainerError e = assertThrows(ContainerError.class, big::finish);
         assertEquals("failed to verify manifest: larger than 5 bytes", e.getMessage());
+    }
+
+    /** The JDK's SHA-256, whatever Digest.newMessageDigest hands out (libcrypto's, see NativeSha256). */
+    private static Digest jdkSha256(byte[] bytes) throws NoSuchAlgorithmException {
+        return new Digest("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)));
+    }
+
+    @Test
+    void aLargeBlobVerifiesTheSameInAnyReadPattern() throws Exception {
+        byte[] blob = new byte[3 << 20];
+        new Random(5).nextBytes(blob);
+        Digest expected = jdkSha256(blob);
+        assertEquals(expected, Digest.sha256(blob));
+        assertEquals(expected, new DigestingInputStream(new ByteArrayInputStream(blob), expected, blob.length, "layer")
+                .copyTo(OutputStream.nullOutputStream()));
+        // Odd sizes at odd offsets, single bytes and skips, as a decompressor might read.
+        Random random = new Random(6);
+        DigestingInputStream in = new DigestingInputStream(new ByteArrayInputStream(blob), expected, blob.length, "layer");
+        byte[] buffer = new byte[70_000];
+        for (int round = 0; in.digest() == null; round++) {
+            if (round % 7 == 0) {
+                in.read();
+            } else if (round % 11 == 0) {
+                in.skip(random.nextInt(3000));
+            } else {
+                int off = random.nextInt(1000);
+                in.read(buffer, off, random.nextInt(buffer.length - off));
+            }
+        }
+        assertEquals(expected, in.digest());
+        assertEquals(blob.length, in.count());
+        blob[blob.length - 1] ^= 1;
+        DigestingInputStream altered = new DigestingInputStream(new ByteArrayInputStream(blob), expected, blob.length, "layer");
+        assertEquals("failed to verify layer: digest mismatch: expected " + expected + ", actual " + jdkSha256(blob),
+                assertThrows(ContainerError.class, altered::finish).getMessage());
+    }
+
+    @Test
+    void eachAlgorithmGetsItsOwnFreshMessageDigest() {
+        MessageDigest a = Digest.parse(HELLO).newMessageDigest();
+        MessageDigest b = Digest.parse(HELLO).newMessageDigest();
+        assertNotSame(a, b, "one per blob: parallel downloads must not share one");
+        assertEquals("SHA-256", a.getAlgorithm());
+        assertEquals(32, a.getDigestLength());
+        a.update(HELLO_BYTES, 0, 3);
+        b.update(HELLO_BYTES);
+        assertEquals(HELLO, Digest.of("sha256", b).toString());
+        MessageDigest sha512 = Digest.parse("sha512:" + "ab".repeat(64)).newMessageDigest();
+        assertEquals("SHA-512", sha512.getAlgorithm());
+        assertEquals(64, sha512.getDigestLength());
     }
 
     @Test
