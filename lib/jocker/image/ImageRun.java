@@ -86,11 +86,14 @@ public final class ImageRun implements ConfigOption {
         }
     }
 
-    /** docker run's automatic pull: its progress goes to stderr, stdout is the container's. */
+    /**
+     * docker run's automatic pull: its progress goes to stderr (stdout is the container's), from
+     * the moment the registry has the image; an image that is nowhere gives its error's one line.
+     */
     private Image pull(ImageStore store, Platform wanted) {
         Reference ref = Reference.parse(image);
-        System.err.println("Unable to find image '" + ref.familiar() + "' locally");
-        return new Puller(store, hooks, PullOutput.to(System.err, false)).pull(ref, wanted, ImageCommands.Insecure.fromEnv());
+        PullOutput out = PullOutput.heldUntilFound(System.err, "Unable to find image '" + ref.familiar() + "' locally");
+        return new Puller(store, hooks, out).pull(ref, wanted, ImageCommands.Insecure.fromEnv());
     }
 
     /** The image's config, Docker's way, into the container's config. */

@@ -1,6 +1,7 @@
 package jocker.image;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +38,8 @@ public final class PullOutput {
     private final Map<String, String> rows = new LinkedHashMap<>();
     private boolean drawn;
     private long lastDraw;
+    /** Lines kept back until the image is found (run's automatic pull); null: print at once. */
+    private List<String> held;
 
     private PullOutput(PrintStream out, Mode mode) {
         this.out = out;
@@ -56,6 +59,17 @@ public final class PullOutput {
                 ? terminal(out) : plain(out);
     }
 
+    /**
+     * For run's automatic pull: {@code first} and the pull's opening lines are held back until the
+     * registry has the image (its layers are known), so that an image that is nowhere gives the
+     * one line of its error, not a pull's beginning before it.
+     */
+    public static PullOutput heldUntilFound(PrintStream out, String first) {
+        PullOutput o = to(out, false);
+        o.held = new ArrayList<>(List.of(first));
+        return o;
+    }
+
     /** The reference named no tag and no digest. */
     public synchronized void defaultTag(String tag) { line("Using default tag: " + tag); }
 
@@ -66,6 +80,11 @@ public final class PullOutput {
 
     /** The layers about to be fetched (distinct, bottom first): on a terminal, their lines appear now. */
     public synchronized void layers(List<Descriptor> layers) {
+        if (held != null) {
+            List<String> lines = held;
+            held = null;
+            lines.forEach(this::line);
+        }
         if (mode != Mode.TERMINAL) return;
         for (Descriptor d : layers) {
             rows.put(d.digest.shortId(), "Pulling fs layer");
@@ -121,6 +140,10 @@ public final class PullOutput {
 
     private void line(String text) {
         if (mode == Mode.QUIET) return;
+        if (held != null) {
+            held.add(text);
+            return;
+        }
         out.println(text);
         out.flush();
     }
