@@ -83,7 +83,7 @@ class PullImage extends ControlGroups implements ImageHooks {
         //     Bearer: the registry trusts tokens signed by the token service at the realm. Build
         //             the token's URL with WwwAuthenticate.tokenUrl(challenge, scopes, account):
         //             scopes is List.of(scope) (repository:NAME:pull), or List.of() when scope is
-        //             null (then the challenge's own scope is asked for); account is the login's
+        //             null (login: it asks only whether the password is right); account is the login's
         //             username, or null. tokens.fetch(url, login) GETs the token (sending the login
         //             as Basic auth when there is one); return "Bearer " + the token.
         //     any other scheme: throw a ContainerError that names it.

@@ -33,7 +33,7 @@ public final class ImageCommands {
     public ImageCommands(ImageHooks hooks) { this.hooks = hooks; }
 
     /** The five commands, ready for {@code CommandLine.addSubcommand}. */
-    public List<Object> all() { return List.of(new Pull(hooks), new Images(), new Rmi(), new Login(), new Logout()); }
+    public List<Object> all() { return List.of(new Pull(hooks), new Images(), new Rmi(), new Login(hooks), new Logout()); }
 
     /** {@code ImageCommands.all(this)}: the commands for a step that implements the hooks. */
     public static List<Object> all(ImageHooks hooks) { return new ImageCommands(hooks).all(); }
@@ -202,6 +202,10 @@ public final class ImageCommands {
             exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:Login Succeeded",
                 "125:wrong credentials, registry unreachable, or no way to read the password; nothing was stored"})
     static final class Login implements Callable<Integer> {
+        private final ImageHooks hooks;
+
+        Login(ImageHooks hooks) { this.hooks = hooks; }
+
         @Option(names = {"-u", "--username"}, paramLabel = "USER", description = "The user name.") String username;
 
         @Option(names = {"-p", "--password"}, paramLabel = "PASS",
@@ -240,7 +244,7 @@ public final class ImageCommands {
             Credentials.Login login;
             try {
                 login = new Credentials.Login(username.trim(), secret);
-                Registry.forLogin(server, login, insecure.hosts()).checkLogin();
+                Registry.forLogin(server, login, insecure.hosts(), hooks).checkLogin();
             } catch (ContainerError e) {
                 throw new ContainerError(e.exitCode(), "failed to log in to " + server + ": " + e.getMessage(), e);
             }

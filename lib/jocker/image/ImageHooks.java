@@ -18,7 +18,8 @@ public interface ImageHooks {
      * TODO 06.1: a registry answered 401 with {@code challenge} (its WWW-Authenticate header).
      * Return the value of the Authorization header that answers it: {@code Basic base64(user:password)}
      * for a Basic challenge, {@code Bearer TOKEN} for a Bearer challenge, where TOKEN comes from the
-     * challenge's realm, asked for {@code scope} (see {@link TokenService#fetch}).
+     * challenge's realm, asked for {@code scope} (see {@link TokenService#fetch}). {@code scope} is
+     * null when {@code login} checks a password: a token for no repository at all.
      *
      * @param login the credentials for this registry (from {@code login}), or null: anonymous
      */

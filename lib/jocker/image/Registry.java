@@ -98,8 +98,11 @@ public final class Registry {
         this.base = HttpUrl.get((http ? "http://" : "https://") + apiHost + "/v2/");
     }
 
-    /** For {@code login SERVER}: the registry itself, to check {@code login} against with {@link #checkLogin}. */
-    public static Registry forLogin(String server, Credentials.Login login, Set<String> insecure) {
+    /**
+     * For {@code login SERVER}: the registry itself, to check {@code login} against with
+     * {@link #checkLogin}, answering its challenge through the step's {@code hooks} as a pull does.
+     */
+    public static Registry forLogin(String server, Credentials.Login login, Set<String> insecure, ImageHooks hooks) {
         String host = Credentials.host(server);
         Reference probe;   // a Reference checks the host[:port] and knows loopback and Docker Hub's API host
         try {
@@ -107,7 +110,7 @@ public final class Registry {
         } catch (ContainerError e) {
             throw new ContainerError("invalid registry address \"" + Log.oneLine(Digest.clip(server)) + "\"");
         }
-        return new Registry(probe.domain(), probe.apiHost(), null, probe.isLoopback(), null, insecure, login);
+        return new Registry(probe.domain(), probe.apiHost(), null, probe.isLoopback(), hooks, insecure, login);
     }
 
     /** "127.0.0.1:5000/x", "docker.io/library/busybox": the repository, for messages. */
@@ -173,9 +176,8 @@ public final class Registry {
                 if (r.isSuccessful()) return;
                 if (r.code() != 401) throw failure(r, null, null);
                 if (attempt > 0) throw error("unauthorized: wrong username or password");
-                WwwAuthenticate.Challenge c = challenge(r.headers("WWW-Authenticate"));
-                header = c.is("bearer") ? "Bearer " + tokens.fetch(WwwAuthenticate.tokenUrl(withoutScope(c), List.of(),
-                        login.username()), login) : login.basic();
+                // No scope: docker login asks the token service only whether the password is right.
+                header = authorize(withoutScope(challenge(r.headers("WWW-Authenticate"))), null);
             }
         }
     }
@@ -223,14 +225,18 @@ public final class Registry {
     private synchronized String answer(List<String> challenges, String used) {
         String current = authorization;
         if (current != null && !current.equals(used)) return current;
-        WwwAuthenticate.Challenge c = challenge(challenges);
+        authorization = authorize(challenge(challenges), WwwAuthenticate.pullScope(repository));
+        return authorization;
+    }
+
+    /** The step's hook (TODO 06.1), with a network failure of the token service said in one line. */
+    private String authorize(WwwAuthenticate.Challenge c, String scope) {
         try {
-            authorization = hooks.authorize(c, WwwAuthenticate.pullScope(repository), login, tokens);
+            return hooks.authorize(c, scope, login, tokens);
         } catch (IOException e) {
             HttpUrl realm = c.realm() == null ? null : HttpUrl.parse(c.realm());
             throw network(e, "token service", realm == null ? apiHost : hostPort(realm), "a token");
         }
-        return authorization;
     }
 
     /** Bearer if offered (the token dance keeps the password off the registry), else Basic. */

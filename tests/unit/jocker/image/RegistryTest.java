@@ -53,7 +53,7 @@ class RegistryTest {
     static final ImageHooks HOOKS = new ImageHooks() {
         public String authorize(WwwAuthenticate.Challenge c, String scope, Credentials.Login login, TokenService tokens) {
             if (c.is("basic")) return login == null ? null : login.basic();
-            String url = WwwAuthenticate.tokenUrl(c, List.of(scope), login == null ? null : login.username());
+            String url = WwwAuthenticate.tokenUrl(c, scope == null ? List.of() : List.of(scope), login == null ? null : login.username());
             return "Bearer " + tokens.fetch(url, login);
         }
 
@@ -192,10 +192,10 @@ class RegistryTest {
     void loginAsksForATokenWithoutScope() {
         AtomicInteger issued = new AtomicInteger();
         bearerRegistry(issued, 100);
-        Registry.forLogin("http://" + host + "/", new Credentials.Login("u", "p"), Set.of()).checkLogin();
+        Registry.forLogin("http://" + host + "/", new Credentials.Login("u", "p"), Set.of(), HOOKS).checkLogin();
         assertTrue(seen.contains("/token?service=fake&account=u " + new Credentials.Login("u", "p").basic()), seen.toString());
         assertEquals("unauthorized: wrong username or password",
-                error(() -> Registry.forLogin(host, new Credentials.Login("u", "bad"), Set.of()).checkLogin()));
+                error(() -> Registry.forLogin(host, new Credentials.Login("u", "bad"), Set.of(), HOOKS).checkLogin()));
     }
 
     @Test
