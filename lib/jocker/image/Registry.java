@@ -5,27 +5,17 @@ package jocker.image;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.ProtocolException;
-import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
-import javax.net.ssl.SSLException;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
 import jocker.runtime.ContainerError;
 import jocker.runtime.Log;
-import okhttp3.ConnectionSpec;
 import okhttp3.HttpUrl;
-import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
 
@@ -94,7 +84,7 @@ public final class Registry {
         this.hooks = hooks;
         this.login = login;
         this.tokens = new TokenService(plain);
-        boolean http = loopback || plainHttpAllowed(domain, plain) || plainHttpAllowed(apiHost, plain);
+        boolean http = loopback || RegistryHttp.plainHttpAllowed(domain, plain) || RegistryHttp.plainHttpAllowed(apiHost, plain);
         this.base = HttpUrl.get((http ? "http://" : "https://") + apiHost + "/v2/");
     }
 
@@ -132,7 +122,7 @@ public final class Registry {
             try (InputStream in = DigestingInputStream.capped(r.body().byteStream(), DigestingInputStream.MAX_MANIFEST, what)) {
                 bytes = in.readAllBytes();
             } catch (IOException e) {
-                throw network(e, "registry", apiHost, what);
+                throw RegistryHttp.network(e, "registry", apiHost, what);
             }
             String type = mediaType(r.header("Content-Type"), bytes);
             Digest digest = null;
@@ -235,7 +225,7 @@ public final class Registry {
             return hooks.authorize(c, scope, login, tokens);
         } catch (IOException e) {
             HttpUrl realm = c.realm() == null ? null : HttpUrl.parse(c.realm());
-            throw network(e, "token service", realm == null ? apiHost : hostPort(realm), "a token");
+            throw RegistryHttp.network(e, "token service", realm == null ? apiHost : RegistryHttp.hostPort(realm), "a token");
         }
     }
 
@@ -257,33 +247,10 @@ public final class Registry {
             throw error("the Authorization header for " + apiHost + " is not a valid header value");
         }
         try {
-            return call(built);
+            return RegistryHttp.call(built);
         } catch (IOException e) {
-            throw network(e, "registry", apiHost, what);
+            throw RegistryHttp.network(e, "registry", apiHost, what);
         }
-    }
-
-    /**
-     * Sends a request by the client for its scheme. The plain-HTTP client follows no redirects
-     * itself: a blob of a local registry may redirect to https storage, which that client cannot
-     * reach. So its redirects are followed here, as OkHttp would (at most 20, Authorization
-     * dropped when scheme, host or port change), each hop by the client for its scheme.
-     */
-    private static Response call(Request request) throws IOException {
-        Response r = client(request.url()).newCall(request).execute();
-        for (int followUps = 1; r.isRedirect() && !r.request().url().isHttps(); followUps++) {
-            String location = r.header("Location");
-            HttpUrl from = r.request().url();
-            HttpUrl to = location == null ? null : from.resolve(location);
-            if (to == null) return r;   // no usable Location: the 3xx is the answer, as with OkHttp
-            r.close();
-            if (followUps > MAX_FOLLOW_UPS) throw new ProtocolException("Too many follow-up requests: " + followUps);
-            Request.Builder next = r.request().newBuilder().url(to);
-            boolean sameOrigin = from.scheme().equals(to.scheme()) && from.host().equals(to.host()) && from.port() == to.port();
-            if (!sameOrigin) next.removeHeader("Authorization");
-            r = client(to).newCall(next.build()).execute();
-        }
-        return r;
     }
 
     // ---- errors: one line each ----
@@ -369,92 +336,6 @@ public final class Registry {
 
     private static ContainerError error(String message) { return new ContainerError(Log.oneLine(message)); }
 
-    /**
-     * A network failure as one line: "cannot reach registry HOST: connection refused" when no
-     * connection could be made, "connection to HOST lost while fetching WHAT: ..." when it broke.
-     */
-    static ContainerError network(IOException e, String role, String host, String what) {
-        return new ContainerError(Log.oneLine(connecting(e) ? "cannot reach " + role + " " + host + ": " + reason(e, host)
-                : "connection to " + host + " lost while fetching " + what + ": " + reason(e, host)), e);
-    }
-
-    private static boolean connecting(IOException e) {
-        return e instanceof ConnectException || e instanceof UnknownHostException || e instanceof NoRouteToHostException
-                || e instanceof SSLException || (e instanceof SocketTimeoutException
-                        && String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("connect"));
-    }
-
-    private static String reason(IOException e, String host) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
-            if (m.contains("connection refused")) return "connection refused";
-            if (t instanceof UnknownHostException) return "no such host";
-            if (t instanceof NoRouteToHostException) return "no route to host";
-            if (t instanceof SocketTimeoutException) return "timed out";
-            if (t instanceof SSLException) {
-                // A registry that speaks plain HTTP answers a TLS hello with garbage.
-                boolean hint = host.matches(".*:[0-9]+|[0-9.]+|\\[.*");
-                return "TLS handshake failed: " + Log.reason(t)
-                        + (hint ? " (if it serves plain HTTP: --insecure-registry " + host + ")" : "");
-            }
-        }
-        return Log.reason(e);
-    }
-
-    // ---- plumbing shared with TokenService ----
-
-    /** OkHttp's own limit (RetryAndFollowUpInterceptor.MAX_FOLLOW_UPS), for the redirects {@link #call} follows. */
-    private static final int MAX_FOLLOW_UPS = 20;
-
-    /**
-     * The client that speaks TLS, for every https request of a registry and for the token service:
-     * one client, so that its connection pool lets parallel downloads reuse connections.
-     */
-    static OkHttpClient http() { return Http.CLIENT; }
-
-    /**
-     * The client for {@code url}: {@link #http()} for https, for plain http one that cannot speak
-     * TLS. Building a TLS-capable OkHttpClient loads the JDK's trust store (~140 certificates,
-     * ~0.15 s of CPU in our C1-only JVMs), which a pull from a local registry never needs: the
-     * cleartext client skips that, and http() is built on the first https URL only.
-     */
-    private static OkHttpClient client(HttpUrl url) { return url.isHttps() ? Http.CLIENT : Cleartext.CLIENT; }
-
-    private static OkHttpClient.Builder builder() {
-        return new OkHttpClient.Builder()
-                .connectTimeout(10, TimeUnit.SECONDS)
-                .readTimeout(60, TimeUnit.SECONDS)       // between two reads, not for a whole layer
-                .writeTimeout(60, TimeUnit.SECONDS);
-    }
-
-    private static final class Http {   // built on first use (the holder idiom: thread-safe, lazy)
-        static final OkHttpClient CLIENT = builder()
-                .followRedirects(true)                   // blobs redirect to storage; OkHttp drops
-                .followSslRedirects(true)                // Authorization when the host changes
-                .build();
-    }
-
-    private static final class Cleartext {
-        static final OkHttpClient CLIENT = builder()
-                .connectionSpecs(List.of(ConnectionSpec.CLEARTEXT))   // no TLS: no trust store loaded
-                .followRedirects(false)                  // call() follows them, to https too
-                .followSslRedirects(false)
-                .build();
-    }
-
-    /** "host" or "host:port" (a non-default port), IPv6 in brackets. */
-    static String hostPort(HttpUrl u) {
-        String host = u.host().contains(":") ? "[" + u.host() + "]" : u.host();
-        return u.port() == HttpUrl.defaultPort(u.scheme()) ? host : host + ":" + u.port();
-    }
-
-    /** Loopback (localhost, 127.0.0.0/8, [::1]) or named with --insecure-registry. */
-    static boolean plainHttpAllowed(String hostPort, Set<String> insecure) {
-        String host = hostPort.startsWith("[") ? hostPort.substring(0, hostPort.indexOf(']') + 1) : hostPort.replaceFirst(":[0-9]+$", "");
-        if (host.equalsIgnoreCase("localhost") || host.equals("[::1]") || host.matches("127(\\.[0-9]{1,3}){3}")) return true;
-        return insecure.stream().anyMatch(i -> i.equalsIgnoreCase(hostPort) || i.equalsIgnoreCase(host));
-    }
-
     /** A blob's body: closing it closes the response; a read that fails names the registry and the blob. */
     private final class Body extends FilterInputStream {
         private final Response response;
@@ -486,7 +367,7 @@ public final class Registry {
 
         private IOException lost(IOException e) {
             return new IOException(Log.oneLine("connection to " + apiHost + " lost while fetching " + what + ": "
-                    + reason(e, apiHost)), e);
+                    + RegistryHttp.reason(e, apiHost)), e);
         }
 
         @Override

@@ -60,14 +60,14 @@ public final class TokenService {
     public String fetch(String url, Credentials.Login login) {
         HttpUrl u = HttpUrl.parse(url);
         if (u == null) throw new ContainerError("invalid token service URL \"" + Log.oneLine(Digest.clip(url)) + "\"");
-        String host = Registry.hostPort(u);
-        if (login != null && !u.isHttps() && !Registry.plainHttpAllowed(host, insecure)) {
+        String host = RegistryHttp.hostPort(u);
+        if (login != null && !u.isHttps() && !RegistryHttp.plainHttpAllowed(host, insecure)) {
             throw new ContainerError("refusing to send the password for " + login.username()
                     + " over plain HTTP to the token service " + host + " (it is neither loopback nor --insecure-registry)");
         }
         Request.Builder request = new Request.Builder().url(u).header("User-Agent", Registry.USER_AGENT);
         if (login != null) request.header("Authorization", login.basic());
-        try (Response r = Registry.http().newCall(request.build()).execute()) {
+        try (Response r = RegistryHttp.call(request.build())) {
             if (r.code() == 401 || r.code() == 403) {
                 throw new ContainerError(login != null ? "unauthorized: wrong username or password"
                         : "unauthorized: the token service refused anonymous access");
@@ -80,7 +80,7 @@ public final class TokenService {
             if (body.length > MAX_ANSWER) throw new ContainerError("the token service at " + host + " answered more than 1 MiB");
             return token(body, host);
         } catch (IOException e) {
-            throw Registry.network(e, "token service", host, "a token");
+            throw RegistryHttp.network(e, "token service", host, "a token");
         }
     }
 
