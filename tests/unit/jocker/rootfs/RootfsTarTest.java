@@ -12,18 +12,13 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 import java.util.stream.Stream;
 
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -49,57 +44,27 @@ class RootfsTarTest {
     private int gid;
     private List<String> before;
 
-    /** A tarball under construction. */
+    /** A tarball under construction (entries written by TarBuilder), and what this test does with it. */
     private final class Tar {
-        private final List<Consumer<TarArchiveOutputStream>> entries = new ArrayList<>();
+        private final TarBuilder entries = new TarBuilder(uid, gid);
 
-        Tar dir(String name) { return add(name, TarConstants.LF_DIR, null, null, 0755); }
+        Tar dir(String name) { entries.dir(name); return this; }
 
-        Tar file(String name, String content) { return add(name, TarConstants.LF_NORMAL, null, content, 0644); }
+        Tar dir(String name, int mode) { entries.dir(name, mode); return this; }
 
-        Tar file(String name, String content, int mode) { return add(name, TarConstants.LF_NORMAL, null, content, mode); }
+        Tar file(String name, String content) { entries.file(name, content); return this; }
 
-        Tar symlink(String name, String target) { return add(name, TarConstants.LF_SYMLINK, target, null, 0777); }
+        Tar file(String name, String content, int mode) { entries.file(name, content, mode); return this; }
 
-        Tar hardlink(String name, String target) { return add(name, TarConstants.LF_LINK, target, null, 0644); }
+        Tar symlink(String name, String target) { entries.symlink(name, target); return this; }
 
-        Tar charDevice(String name) { return add(name, TarConstants.LF_CHR, null, null, 0666); }
+        Tar hardlink(String name, String target) { entries.hardlink(name, target); return this; }
 
-        Tar dir(String name, int mode) { return add(name, TarConstants.LF_DIR, null, null, mode); }
+        Tar charDevice(String name) { entries.charDevice(name); return this; }
 
-        private Tar add(String name, byte type, String link, String content, int mode) {
-            entries.add(out -> {
-                try {
-                    TarArchiveEntry e = new TarArchiveEntry(name, type, true);
-                    if (link != null) e.setLinkName(link);
-                    e.setMode(mode);
-                    e.setUserId(uid);
-                    e.setGroupId(gid);
-                    byte[] data = content == null ? new byte[0] : content.getBytes(StandardCharsets.UTF_8);
-                    e.setSize(data.length);
-                    out.putArchiveEntry(e);
-                    out.write(data);
-                    out.closeArchiveEntry();
-                } catch (IOException x) {
-                    throw new java.io.UncheckedIOException(x);
-                }
-            });
-            return this;
-        }
+        byte[] bytes() throws IOException { return entries.bytes(); }
 
-        byte[] bytes() throws IOException {
-            ByteArrayOutputStream buf = new ByteArrayOutputStream();
-            write(buf);
-            return buf.toByteArray();
-        }
-
-        void write(OutputStream sink) throws IOException {
-            try (TarArchiveOutputStream out = new TarArchiveOutputStream(sink)) {
-                out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-                out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-                for (var e : entries) e.accept(out);
-            }
-        }
+        void write(OutputStream sink) throws IOException { entries.write(sink); }
 
         RootfsTar.Result extract() throws IOException {
             return RootfsTar.extract(new ByteArrayInputStream(bytes()), rootfs, SOURCE);
