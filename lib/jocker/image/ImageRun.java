@@ -8,6 +8,7 @@ import java.util.Optional;
 
 import jocker.image.ImageStore.Image;
 import jocker.oci.Config;
+import jocker.rootfs.ImageArgs;
 import jocker.rootfs.Images;
 import jocker.runtime.ConfigOption;
 import jocker.runtime.ContainerError;
@@ -36,7 +37,7 @@ public final class ImageRun implements ConfigOption {
     public static final String REF = "jocker.image.ref";
     public static final String USER = "jocker.image.user";
     /** A rootfs tarball's path (steps 02-05). */
-    public static final String TARBALL = "jocker.image";
+    public static final String TARBALL = ImageArgs.TARBALL;
 
     private final ImageHooks hooks;
 
@@ -65,9 +66,7 @@ public final class ImageRun implements ConfigOption {
             Path tarball = tarball();
             if (tarball != null) {
                 if (command.isEmpty()) throw new ContainerError("no command specified (" + image + " is a tarball: it has no Cmd)");
-                config.annotations.put(TARBALL, tarball.toString());
-                config.process.args = new ArrayList<>(command);
-                config.process.cwd = "/";
+                ImageArgs.configure(config, tarball, command);
                 return;
             }
             stored = Optional.of(pull(store, wanted));
@@ -80,7 +79,7 @@ public final class ImageRun implements ConfigOption {
         try {
             return Images.resolve(image);
         } catch (ContainerError e) {
-            boolean path = image.startsWith("/") || image.startsWith(".") || image.matches(".*\\.(tar|tar\\.gz|tgz|tar\\.zst)$");
+            boolean path = image.startsWith("/") || image.startsWith(".") || Images.hasTarballSuffix(image);
             if (path) throw e;
             return null;
         }

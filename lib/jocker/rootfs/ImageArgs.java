@@ -1,6 +1,7 @@
 //DEPS info.picocli:picocli:4.7.6
 package jocker.rootfs;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,6 +12,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code IMAGE COMMAND [ARG...]}: from step 02 on, the command runs in an image's filesystem. */
 public final class ImageArgs implements ConfigOption {
+    /** The annotation that names the tarball; the rootfs source of step 02 unpacks it. */
+    public static final String TARBALL = "jocker.image";
+
     @Parameters(index = "0", paramLabel = "IMAGE",
             description = "A rootfs tarball: a name in the image directory (busybox) or a path.")
     String image;
@@ -19,8 +23,11 @@ public final class ImageArgs implements ConfigOption {
             description = "The command to run inside the image, and its arguments.")
     List<String> command = new ArrayList<>();
 
-    @Override public void configure(Config config) {
-        config.annotations.put("jocker.image", Images.resolve(image).toString());
+    @Override public void configure(Config config) { configure(config, Images.resolve(image), command); }
+
+    /** A container of the rootfs tarball {@code tarball} that runs {@code command} in "/". */
+    public static void configure(Config config, Path tarball, List<String> command) {
+        config.annotations.put(TARBALL, tarball.toString());
         config.process.args = new ArrayList<>(command);
         config.process.cwd = "/";
     }

@@ -16,9 +16,14 @@ public final class Images {
 
     public static Path dir() { return Container.stateRoot().resolve("images"); }
 
+    /** Whether {@code image} ends as a tarball's file name does (.tar, .tar.gz, .tgz, .tar.zst). */
+    public static boolean hasTarballSuffix(String image) {
+        return image.matches(".*\\.(tar|tar\\.gz|tgz|tar\\.zst)$");
+    }
+
     /** The tarball for {@code image}: a path (it has a slash, or ends in .tar) or a name. */
     public static Path resolve(String image) {
-        boolean isPath = image.contains("/") || image.matches(".*\\.(tar|tar\\.gz|tgz|tar\\.zst)$");
+        boolean isPath = image.contains("/") || hasTarballSuffix(image);
         if (isPath) {
             Path p = Path.of(image).toAbsolutePath();
             if (!Files.isRegularFile(p)) {

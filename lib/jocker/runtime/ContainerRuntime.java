@@ -1,5 +1,7 @@
 package jocker.runtime;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -197,10 +199,10 @@ public abstract class ContainerRuntime {
      * does ("/" is where entering the rootfs left us); then the image's user, if it names one:
      * in the container's root, whose /etc/passwd names it, and last, once nothing needs root.
      */
-    private static void becomeProcess(Config config) throws java.io.IOException {
+    private static void becomeProcess(Config config) throws IOException {
         String cwd = config.process.cwd;
         if (cwd != null && !cwd.isEmpty() && !cwd.equals("/")) {
-            java.nio.file.Files.createDirectories(Path.of(cwd));
+            Files.createDirectories(Path.of(cwd));
             Linux.chdir(cwd);
         }
         ProcessUser.apply(config);
