@@ -29,11 +29,18 @@ import picocli.CommandLine.Parameters;
  */
 public final class ImageCommands {
     private final ImageHooks hooks;
+    private final Runnable afterRmi;
 
-    public ImageCommands(ImageHooks hooks) { this.hooks = hooks; }
+    public ImageCommands(ImageHooks hooks) { this(hooks, () -> {}); }
+
+    /** {@code afterRmi} runs after rmi removed images: step 07 deletes the unpacked layers no image needs. */
+    public ImageCommands(ImageHooks hooks, Runnable afterRmi) {
+        this.hooks = hooks;
+        this.afterRmi = afterRmi;
+    }
 
     /** The five commands, ready for {@code CommandLine.addSubcommand}. */
-    public List<Object> all() { return List.of(new Pull(hooks), new Images(), new Rmi(), new Login(hooks), new Logout()); }
+    public List<Object> all() { return List.of(new Pull(hooks), new Images(), new Rmi(afterRmi), new Login(hooks), new Logout()); }
 
     /** {@code ImageCommands.all(this)}: the commands for a step that implements the hooks. */
     public static List<Object> all(ImageHooks hooks) { return new ImageCommands(hooks).all(); }
@@ -174,6 +181,10 @@ public final class ImageCommands {
 
         @Parameters(arity = "1..*", paramLabel = "NAME", description = "The images to remove.") List<String> names;
 
+        private final Runnable afterRmi;
+
+        Rmi(Runnable afterRmi) { this.afterRmi = afterRmi; }
+
         @Override public Integer call() {
             ImageStore store = ImageStore.open();
             int rc = 0;
@@ -188,6 +199,7 @@ public final class ImageCommands {
                     rc = e.exitCode();
                 }
             }
+            afterRmi.run();
             return rc;
         }
     }

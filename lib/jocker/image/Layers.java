@@ -147,7 +147,7 @@ public final class Layers {
     }
 
     /** The layer's tar stream: decompressed as its bytes say, once its media type says it is a layer. */
-    static InputStream decompress(InputStream blob, String mediaType, String what) throws IOException {
+    public static InputStream decompress(InputStream blob, String mediaType, String what) throws IOException {
         MediaTypes.Compression declared;
         try {
             declared = MediaTypes.compression(mediaType);

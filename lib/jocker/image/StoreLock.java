@@ -51,7 +51,7 @@ public final class StoreLock {
     private StoreLock(Path file) { this.file = file; }
 
     /** The one StoreLock of this JVM for {@code lockFile}. */
-    static StoreLock of(Path lockFile) {
+    public static StoreLock of(Path lockFile) {
         return LOCKS.computeIfAbsent(lockFile.toAbsolutePath().normalize(), StoreLock::new);
     }
 
@@ -61,7 +61,7 @@ public final class StoreLock {
     }
 
     /** The content lock, shared (pulls, runs). Blocks while a garbage collection runs. */
-    Held shared() {
+    public Held shared() {
         content.readLock().lock();
         try {
             synchronized (sharedMutex) {
@@ -81,7 +81,7 @@ public final class StoreLock {
     }
 
     /** The content lock, exclusive (garbage collection). Blocks until every pull has finished. */
-    Held exclusive() {
+    public Held exclusive() {
         content.writeLock().lock();
         FileLock lock;
         try {

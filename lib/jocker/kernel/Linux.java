@@ -36,6 +36,7 @@ public final class Linux {
     private Linux() {}
 
     // ---- clone(2) flags: which namespaces a process is born into (man 7 namespaces) ----
+    public static final int CLONE_FS = 0x00000200;         // share root, cwd and umask (unshare: stop sharing them)
     public static final int CLONE_NEWNS = 0x00020000;      // mount namespace (man 7 mount_namespaces)
     public static final int CLONE_NEWCGROUP = 0x02000000;  // cgroup namespace (man 7 cgroup_namespaces)
     public static final int CLONE_NEWUTS = 0x04000000;     // hostname and domain name (man 7 uts_namespaces)
@@ -80,7 +81,8 @@ public final class Linux {
     public static final int S_IFCHR = 0020000;
     public static final int S_IFBLK = 0060000;
     public static final int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, ECHILD = 10, EACCES = 13,
-            EBUSY = 16, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOEXEC = 8, ENOSYS = 38;
+            EBUSY = 16, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOEXEC = 8, ENOSYS = 38,
+            ENODEV = 19, ENODATA = 61, ENOTSUP = 95;
 
     /** The libc functions jnr-posix does not wrap. {@code @SaveError} keeps errno for us. */
     public interface LibC {
@@ -91,6 +93,8 @@ public final class Linux {
         @SaveError int sethostname(String name, long len);
         @SaveError int chroot(String path);
         @SaveError int mknod(String path, int mode, long dev);
+        @SaveError int lsetxattr(String path, String name, byte[] value, long size, int flags);
+        @SaveError long lgetxattr(String path, String name, byte[] value, long size);
         @SaveError int prctl(int option, long arg2, long arg3, long arg4, long arg5);
         @SaveError int pipe2(int[] fds, int flags);
         @SaveError int setgroups(long size, int[] list);
@@ -184,6 +188,7 @@ public final class Linux {
         CLONE_NAMES.put((long) CLONE_NEWUTS, "CLONE_NEWUTS"); CLONE_NAMES.put((long) CLONE_NEWIPC, "CLONE_NEWIPC");
         CLONE_NAMES.put((long) CLONE_NEWUSER, "CLONE_NEWUSER"); CLONE_NAMES.put((long) CLONE_NEWPID, "CLONE_NEWPID");
         CLONE_NAMES.put((long) CLONE_NEWNET, "CLONE_NEWNET");
+        CLONE_NAMES.put((long) CLONE_FS, "CLONE_FS");
     }
 
     private static final Map<Long, String> MS_NAMES = new java.util.LinkedHashMap<>();
@@ -336,6 +341,35 @@ public final class Linux {
         String call = String.format("mknod(%s, %s|0%o, makedev(%d, %d))", q(path),
                 (mode & S_IFCHR) == S_IFCHR ? "S_IFCHR" : "S_IFBLK", mode & 07777, major(dev), minor(dev));
         check(call, libc.mknod(path, mode, dev));
+    }
+
+    /**
+     * {@code int lsetxattr(const char *path, const char *name, const void *value, size_t size, int
+     * flags)}: sets an extended attribute of {@code path} itself (a symlink is not followed).
+     * man 2 setxattr, man 7 xattr. The {@code trusted.} namespace (overlayfs keeps its
+     * {@code trusted.overlay.opaque} there) needs CAP_SYS_ADMIN; Java's own xattr view reaches
+     * {@code user.} only. Errors: ENOTSUP (the filesystem has no xattrs), EPERM, ENOENT.
+     */
+    public static void lsetxattr(String path, String name, byte[] value) {
+        String call = "lsetxattr(" + q(path) + ", " + q(name) + ", " + q(new String(value, java.nio.charset.StandardCharsets.UTF_8))
+                + ", " + value.length + ", 0)";
+        check(call, libc.lsetxattr(path, name, value, value.length, 0));
+    }
+
+    /**
+     * {@code ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)}: reads
+     * an extended attribute of {@code path} itself; returns null if it has none (ENODATA) or the
+     * filesystem keeps none (ENOTSUP). man 2 getxattr. Not traced: it only reads.
+     */
+    public static byte[] lgetxattr(String path, String name) {
+        byte[] buf = new byte[256];
+        long n = libc.lgetxattr(path, name, buf, buf.length);
+        if (n < 0) {
+            int errno = ffi.getLastError();
+            if (errno == ENODATA || errno == ENOTSUP) return null;
+            throw fail("lgetxattr(" + q(path) + ", " + q(name) + ")", errno);
+        }
+        return java.util.Arrays.copyOf(buf, (int) n);
     }
 
     /** {@code makedev(3)}: a device number from its major and minor numbers, glibc's encoding. */

@@ -94,10 +94,21 @@ public final class RootfsTar {
      * How to unpack: {@link #rootfs} for a whole rootfs tarball (step 02), {@link #layer} for one layer
      * of an image (step 06). {@code source} names the tarball or layer in error messages.
      */
-    public record Options(String source, boolean layer, Whiteouts whiteouts) {
-        public static Options rootfs(String source) { return new Options(source, false, (d, n, s) -> false); }
+    public record Options(String source, boolean layer, Whiteouts whiteouts, boolean ownDirectory) {
+        public static Options rootfs(String source) { return new Options(source, false, (d, n, s) -> false, false); }
 
-        public static Options layer(String source, Whiteouts whiteouts) { return new Options(source, true, whiteouts); }
+        /** A layer applied onto the tree of the layers below it (steps 06, and 07's vfs driver). */
+        public static Options layer(String source, Whiteouts whiteouts) { return new Options(source, true, whiteouts, false); }
+
+        /**
+         * A layer unpacked into a directory of its own (step 07's overlay driver): nothing of the
+         * layers below is there, so a whiteout's directory is made when missing (the whiteout must
+         * be kept, as overlay's own format, for the mount to hide what is below), and a directory
+         * entry that lands on this layer's own whiteout of the same name asks {@code whiteouts}
+         * for an opaque marker in it instead (".wh.NAME" then "NAME/": the lower NAME is gone,
+         * this layer's NAME stays).
+         */
+        public static Options ownDirectory(String source, Whiteouts whiteouts) { return new Options(source, true, whiteouts, true); }
     }
 
     /** What an extraction did: entries written, entries skipped (device nodes...), whiteouts applied. */
@@ -180,8 +191,9 @@ public final class RootfsTar {
         String name = parts.get(parts.size() - 1);
         boolean whiteout = options.layer() && name.startsWith(WHITEOUT_PREFIX);
         if (whiteout) checkWhiteout(name, e.getName());
-        Path parent = whiteout ? existingParent(parts.subList(0, parts.size() - 1), e.getName())
-                : parent(parts.subList(0, parts.size() - 1), e.getName());
+        Path parent = !whiteout ? parent(parts.subList(0, parts.size() - 1), e.getName())
+                : options.ownDirectory() ? madeParent(parts.subList(0, parts.size() - 1), e.getName())
+                : existingParent(parts.subList(0, parts.size() - 1), e.getName());
         if (parent == null) {
             whiteouts++;   // under a path that is no directory (umoci writes such ones): nothing to delete
             return;
@@ -195,8 +207,13 @@ public final class RootfsTar {
         entries++;
 
         if (e.isDirectory()) {
-            if (Files.exists(path, NOFOLLOW) && !Files.isDirectory(path, NOFOLLOW)) remove(path);
+            boolean whitedOut = false;
+            if (Files.exists(path, NOFOLLOW) && !Files.isDirectory(path, NOFOLLOW)) {
+                whitedOut = options.ownDirectory() && isOverlayWhiteout(path);
+                remove(path);
+            }
             if (!Files.exists(path, NOFOLLOW)) Files.createDirectory(path);
+            if (whitedOut) options.whiteouts().apply(path, OPAQUE_WHITEOUT, thisLayerView);
             setOwner(path, e);
             directories.put(path, e);
         } else if (e.isSymbolicLink()) {
@@ -302,6 +319,30 @@ public final class RootfsTar {
             resolved.put(key, dir);
         }
         return dir;
+    }
+
+    /**
+     * A whiteout's directory in a layer's own directory: made if missing; null if something on the
+     * way is no directory (nothing below it to white out).
+     */
+    private Path madeParent(List<String> parts, String entry) throws IOException {
+        try {
+            return parent(parts, entry);
+        } catch (ContainerError notADirectory) {
+            return null;
+        }
+    }
+
+    /** overlayfs's whiteout: a character device with device number 0/0 (filesystems/overlayfs.rst). */
+    public static boolean isOverlayWhiteout(Path path) throws IOException {
+        Map<String, Object> a;
+        try {
+            a = Files.readAttributes(path, "unix:mode,rdev", NOFOLLOW);
+        } catch (NoSuchFileException missing) {
+            return false;
+        }
+        int mode = (Integer) a.get("mode");
+        return (mode & 0170000) == 0020000 && (Long) a.get("rdev") == 0L;
     }
 
     /** A whiteout's directory, if there is one; null if the path is missing or not a directory. */
