@@ -22,12 +22,16 @@
 //SOURCES ../../lib/jocker/rootfs/*.java
 //SOURCES ../../lib/jocker/cgroups/*.java
 //SOURCES ../../lib/jocker/image/*.java
+//SOURCES ../../lib/jocker/storage/*.java
+//SOURCES ../../lib/jocker/network/*.java
 //SOURCES jocker/kernel/*.java
 //SOURCES jocker/oci/*.java
 //SOURCES jocker/runtime/*.java
 //SOURCES jocker/rootfs/*.java
 //SOURCES jocker/cgroups/*.java
 //SOURCES jocker/image/*.java
+//SOURCES jocker/storage/*.java
+//SOURCES jocker/network/*.java
 
 import static org.junit.platform.engine.discovery.ClassNameFilter.includeClassNamePatterns;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
