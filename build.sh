@@ -9,7 +9,7 @@ JBANG_VERSION=0.132.1
 JBANG_HOME=/usr/local/lib/jbang
 JBANG_LAUNCHER=/usr/local/bin/jbang
 # The steps that exist, in order; the most advanced solution is the last one.
-STEPS=(01_fork_exec 02_chroot 03_mount_ns 04_pid_ns 05_cgroups 06_pull_image)
+STEPS=(01_fork_exec 02_chroot 03_mount_ns 04_pid_ns 05_cgroups 06_pull_image 07_overlay)
 
 usage() {
   cat <<'USAGE'
@@ -41,6 +41,11 @@ Commands:
                      Time pulling a ~100 MB multi-layer image from a local registry against
                      skopeo copy, and unpacking it against umoci unpack (and umoci + runc run),
                      alternating; prints medians, ratios and whether step 06's targets are met.
+  bench overlay [--runs N]
+                     Time the second run of that image under the overlay storage driver against
+                     a run of a one-layer busybox image (and under vfs), alternating, and measure
+                     the disk ten running containers of it take under each driver; prints
+                     medians, ratios and whether step 07's targets are met.
   --help             Show this help.
 
 Exit codes: 0 on success, 1 when checks fail, 125 when the command itself cannot run.
@@ -367,23 +372,20 @@ cmd_docs() {
 }
 
 # Start latency against the reference runtimes (tests/bench/StartLatency.java has the details);
-# `bench pull`: pulling and unpacking against skopeo and umoci (tests/bench/PullBench.java).
+# `bench pull`: pulling and unpacking against skopeo and umoci (tests/bench/PullBench.java);
+# `bench overlay`: step 07's storage drivers, start and disk (tests/bench/OverlayBench.java).
 cmd_bench() {
   require_root bench
   setup_if_needed
-  apt_install runc
-  if [ "${1:-}" = pull ]; then
-    shift
-    apt_install docker-registry skopeo umoci
-    local script=()
-    [[ " $* " == *" --script "* ]] || script=(--script "$ROOT/solutions/${STEPS[-1]}.java")
-    jbang "$ROOT/tests/bench/PullBench.java" --repo "$ROOT" "${script[@]}" "$@"
-    return
-  fi
-  (apt_install crun) || say "no crun: the bench goes on with runc alone"
+  local bench=StartLatency
+  case "${1:-}" in
+    pull) shift; bench=PullBench; apt_install runc docker-registry skopeo umoci ;;
+    overlay) shift; bench=OverlayBench; apt_install docker-registry skopeo umoci ;;
+    *) apt_install runc; (apt_install crun) || say "no crun: the bench goes on with runc alone" ;;
+  esac
   local script=()
   [[ " $* " == *" --script "* ]] || script=(--script "$ROOT/solutions/${STEPS[-1]}.java")
-  jbang "$ROOT/tests/bench/StartLatency.java" --repo "$ROOT" "${script[@]}" "$@"
+  jbang "$ROOT/tests/bench/$bench.java" --repo "$ROOT" "${script[@]}" "$@"
 }
 
 main() {

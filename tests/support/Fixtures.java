@@ -187,6 +187,26 @@ final class Fixtures {
             return add(e, null);
         }
 
+        /** A file with a mode of its own (setuid, 0600...) owned by {@code uid}:{@code gid}, numerically. */
+        Layer file(String name, String content, int mode, int uid, int gid) throws IOException {
+            byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry e = new TarArchiveEntry(name, true);
+            e.setSize(bytes.length);
+            e.setMode(0100000 | mode);
+            e.setUserId(uid);
+            e.setGroupId(gid);
+            return add(e, bytes);
+        }
+
+        /** A directory with a mode of its own (0700, setgid...) owned by {@code uid}:{@code gid}, numerically. */
+        Layer dir(String name, int mode, int uid, int gid) throws IOException {
+            TarArchiveEntry e = new TarArchiveEntry(name.endsWith("/") ? name : name + "/", TarConstants.LF_DIR, true);
+            e.setMode(040000 | mode);
+            e.setUserId(uid);
+            e.setGroupId(gid);
+            return add(e, null);
+        }
+
         Layer symlink(String name, String target) throws IOException {
             return link(name, TarConstants.LF_SYMLINK, target);
         }

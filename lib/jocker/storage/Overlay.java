@@ -68,8 +68,8 @@ public final class Overlay implements StorageDriver {
                         image.diffIds().get(i), image.what(i));
                 if (layers.ensure(chain.get(i), source, hooks)) unpacked++;
             }
-            Log.verbose("overlay: %s has %d layers: %d unpacked now, %d were in the layer store", image.name(),
-                    chain.size(), unpacked, chain.size() - unpacked);
+            Log.verbose("overlay: %s has %d layer%s: %d unpacked now, %d found in the layer store", image.name(),
+                    chain.size(), chain.size() == 1 ? "" : "s", unpacked, chain.size() - unpacked);
             List<String> lines = new ArrayList<>();
             List<String> lowerdirs = new ArrayList<>();
             for (Digest d : chain) {
@@ -82,11 +82,13 @@ public final class Overlay implements StorageDriver {
             Path merged = Files.createDirectory(container.rootfs());
             checkFitsInOnePage(lowerdirs, upper, work, image);
             container.undo().record(UndoLog.Kind.MOUNT, merged);
+            long t1 = System.nanoTime();
             mount(lowerdirs, upper, work, merged);
             mounted = true;
             container.config.root.path = merged.toString();
+            Log.verbose("overlay: mounted %s in %d ms (%d ms in all)", merged, (System.nanoTime() - t1) / 1_000_000,
+                    (System.nanoTime() - t0) / 1_000_000);
         }
-        Log.verbose("overlay: mounted %s in %d ms", container.rootfs(), (System.nanoTime() - t0) / 1_000_000);
     }
 
     /** The chain id of every layer, bottom first, by the step's {@link StorageHooks#chainId}. */
