@@ -1,7 +1,8 @@
 // What the benches of tests/bench/ share (each sources this file with //SOURCES BenchKit.java and
 // extends BenchKit, so that its helpers read as the script's own: a script in the unnamed package
-// cannot import them statically): running a command and timing it, JBang's java command line,
-// runc's bundle config, the removal of the runtime's cgroup parent, medians.
+// cannot import them statically): running a command and timing it, alternating, JBang's java
+// command line, runc's bundle config, the removal of the runtime's cgroup parent, medians, tables
+// of ratios and verdict lines.
 
 import java.io.File;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -39,6 +41,38 @@ abstract class BenchKit {
         check(r, b.name);
         if (timed) b.add(took, cpu);
     }
+
+    /** One step of a round: a command timed, or several that count as one. */
+    interface Timed { void run() throws Exception; }
+
+    /** Runs the steps of one round in turn, last first when {@code reversed} (every other round). */
+    static void runAll(Timed[] steps, boolean reversed) throws Exception {
+        for (int i = 0; i < steps.length; i++) steps[reversed ? steps.length - 1 - i : i].run();
+    }
+
+    /** A title, then per bench: median and minimum in ms, the ratio of its median to the reference's, median CPU ms. */
+    static void table(int width, String title, Samples reference, List<Samples> benches) {
+        System.out.println(title);
+        double ref = median(reference.nanos);
+        for (Samples b : benches) {
+            double med = median(b.nanos);
+            long min = b.nanos.stream().min(Comparator.naturalOrder()).orElseThrow();
+            System.out.printf(Locale.ROOT, "  %-" + (width - 2) + "s %9.0f %9.0f %7.2f %8.0f%n",
+                    b.name, med / 1e6, min / 1e6, med / ref, median(b.cpuNanos) / 1e6);
+        }
+    }
+
+    /** A verdict line: the ratio of the medians of {@code ours} and {@code reference} against an upper bound. */
+    static void verdict(String what, Samples ours, Samples reference, double target) {
+        verdict(what, median(ours.nanos) / median(reference.nanos), target);
+    }
+
+    static void verdict(String what, double ratio, double target) {
+        System.out.printf(Locale.ROOT, "target %-48s ratio %.2f (<= %s): %s%n", what, ratio, target,
+                ratio <= target ? "met" : "MISSED");
+    }
+
+    static String mb(long bytes) { return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6); }
 
     /** User and system time of the children this JVM has waited for (/proc/self/stat cutime + cstime). */
     static long childrenCpuNanos() throws IOException {

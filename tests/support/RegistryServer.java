@@ -22,6 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import jocker.kernel.Trees;
+
 /**
  * A real registry for the checks of step 06: Debian's {@code docker-registry} (Distribution 2.8,
  * the registry Docker Hub grew from) serving on a free port of 127.0.0.1, with its storage in a
@@ -77,7 +79,7 @@ final class RegistryServer implements AutoCloseable {
             String line = Fixtures.tool(dir, List.of("htpasswd", "-Bbn", user, password), 60).strip();
             Files.writeString(dir.resolve("htpasswd"), line + "\n");
         } catch (IOException | RuntimeException e) {
-            TokenServer.deleteQuietly(dir);
+            deleteQuietly(dir);
             throw e;
         }
         return start(dir, Auth.BASIC, "auth:\n  htpasswd:\n    realm: jocker-test-registry\n    path: "
@@ -121,7 +123,7 @@ final class RegistryServer implements AutoCloseable {
                         .redirectErrorStream(true).redirectOutput(log.toFile())
                         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
             } catch (IOException e) {
-                TokenServer.deleteQuietly(dir);
+                deleteQuietly(dir);
                 throw new IOException("cannot start docker-registry (./build.sh installs it: apt-get install docker-registry): " + e, e);
             }
             RegistryServer r = new RegistryServer(dir, auth, port, p);
@@ -132,7 +134,7 @@ final class RegistryServer implements AutoCloseable {
             why = r.log();
             if (!why.contains("address already in use")) break;
         }
-        TokenServer.deleteQuietly(dir);
+        deleteQuietly(dir);
         throw new IOException("docker-registry did not start on 127.0.0.1; its log:\n" + why);
     }
 
@@ -221,7 +223,7 @@ final class RegistryServer implements AutoCloseable {
         for (Relay r : relays) r.close();
         stop();
         RUNNING.remove(this);
-        TokenServer.deleteQuietly(dir);
+        deleteQuietly(dir);
     }
 
     /** A relay in front of this registry that forwards at most {@code bytesPerSecond} towards the client. */
@@ -373,5 +375,18 @@ final class RegistryServer implements AutoCloseable {
             s.filter(p -> p.getFileName().toString().equals("data")).forEach(files::add);
         }
         return files;
+    }
+
+    /**
+     * Deletes a directory tree, reporting instead of throwing. Here rather than in TokenServer: a
+     * class first touched during shutdown runs its static initializer then, and TokenServer's adds a
+     * shutdown hook, which the JVM refuses at that point; the registry's directory stayed behind.
+     */
+    static void deleteQuietly(Path dir) {
+        try {
+            if (Files.exists(dir)) Trees.delete(dir);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("checks: could not delete " + dir + ": " + e);
+        }
     }
 }

@@ -29,7 +29,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
-import jocker.kernel.Trees;
 
 /**
  * A token service for a registry's bearer-token auth (the Docker registry token spec, "Token
@@ -267,11 +266,5 @@ final class TokenServer implements AutoCloseable {
         return b;
     }
 
-    static void deleteQuietly(Path dir) {
-        try {
-            if (Files.exists(dir)) Trees.delete(dir);
-        } catch (IOException | RuntimeException e) {
-            System.err.println("checks: could not delete " + dir + ": " + e);
-        }
-    }
+    static void deleteQuietly(Path dir) { RegistryServer.deleteQuietly(dir); }
 }
