@@ -2,7 +2,9 @@
 // The unit tests of lib/: pure logic that needs no root and runs in milliseconds (mountinfo
 // parsing, cgroup layout detection and units, tar path resolution against hostile names, the init
 // pipe's framing, the undo log, the OCI JSON shapes, process helpers; and step 06's groundwork: image
-// references, digests, platforms, media types, the image JSON, auth challenges).
+// references, digests, platforms, media types, the image JSON, auth challenges; step 08's: subnets,
+// port mappings, resolv.conf, address leases). A few need root and skip without it (the network's
+// kernel tests: a bridge, veth pairs into namespaces, NAT rules, each with names of its own).
 //
 // Usage: jbang tests/unit/UnitTests.java [--verbose] [CLASS...]
 //        prints one line per failure and "N passed, N failed"; exits 1 if any test failed.

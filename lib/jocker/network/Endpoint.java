@@ -1,6 +1,11 @@
 package jocker.network;
 
+import java.io.IOException;
 import java.util.function.Consumer;
+
+import jocker.kernel.NetworkObjects;
+import jocker.runtime.ContainerError;
+import jocker.runtime.Log;
 
 /**
  * A container's place on a network, the CNM's <em>endpoint</em>: a veth pair (man 4 veth), two
@@ -72,7 +77,13 @@ public final class Endpoint {
     // end::plug[]
 
     /** Unplugs: deleting the host end deletes the pair (and eth0 with it). */
-    public void remove() { Undo.deleteLink(hostEnd()); }
+    public void remove() {
+        try {
+            NetworkObjects.deleteLink(hostEnd());
+        } catch (IOException e) {
+            throw new ContainerError("failed to delete network interface " + hostEnd() + ": " + Log.reason(e), e);
+        }
+    }
 
     @Override public String toString() { return hostEnd() + " " + addressWithPrefix() + " on " + bridge(); }
 }

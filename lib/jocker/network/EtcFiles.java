@@ -49,26 +49,6 @@ public final class EtcFiles {
         return mounts;
     }
 
-    /**
-     * Makes an empty /etc/hosts, /etc/hostname and /etc/resolv.conf in {@code rootfs} where the
-     * image has none: a bind mount needs a file to cover (a directory would not do), and the rootfs
-     * feature's mount code makes directories for missing mount points. INTERIM: the proposed fix is
-     * in jocker.rootfs.Mounts (make a file when the source is a file), see /tmp/net-notes.md.
-     */
-    public static void makeMountPoints(Path rootfs) {
-        if (!Files.isDirectory(rootfs)) return;
-        Path etc = jocker.rootfs.Mounts.inside(rootfs, "/etc");          // refuses a symlinked /etc
-        for (String name : List.of("hosts", "hostname", "resolv.conf")) {
-            Path p = etc.resolve(name);
-            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) continue;
-            try {
-                Files.createFile(p);
-            } catch (IOException e) {
-                throw new ContainerError("failed to create " + p + ": " + Log.reason(e), e);
-            }
-        }
-    }
-
     private static Config.Mount file(Path containerDir, String name, String content) {
         Path file = containerDir.resolve(name);
         try {

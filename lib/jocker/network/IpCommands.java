@@ -3,6 +3,7 @@ package jocker.network;
 import java.util.ArrayList;
 import java.util.List;
 
+import jocker.kernel.HostPrograms;
 import jocker.runtime.ContainerError;
 import jocker.runtime.Log;
 
@@ -40,11 +41,11 @@ public final class IpCommands {
     /** Runs the commands inside {@code sandbox}, or on the host if it is null. */
     void run(Sandbox sandbox, String what) {
         if (lines.isEmpty()) return;
-        List<String> argv = List.of(Programs.find("ip", "iproute2"), "-batch", "-");
+        List<String> argv = List.of(Network.program("ip", "iproute2"), "-batch", "-");
         String input = String.join("\n", lines) + "\n";
         Log.verbose("%s: ip -batch -%s%n  %s", what, sandbox == null ? "" : " (in " + sandbox + ")",
                 String.join("\n  ", lines));
-        Programs.Result r = sandbox == null ? Programs.run(argv, input) : sandbox.run(argv, input);
+        HostPrograms.Result r = sandbox == null ? HostPrograms.run(argv, input) : sandbox.run(argv, input);
         if (!r.ok()) throw new ContainerError("failed to " + what + ": ip: " + describe(r.output()));
     }
 

@@ -10,6 +10,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 
+import jocker.kernel.DirectoryLock;
+import jocker.kernel.NetworkObjects;
 import jocker.runtime.ContainerError;
 import jocker.runtime.Log;
 
@@ -20,7 +22,7 @@ import jocker.runtime.Log;
  * each (creat with O_EXCL, unlink) and the sweep after a SIGKILL can release it knowing nothing but
  * its path and its owner.
  *
- * <p>Choosing happens under the {@link NetworkLock}; the lease file is moreover created with
+ * <p>Choosing happens under the networks' lock ({@link Network#lock}); the lease file is moreover created with
  * O_EXCL, so even a chooser that ignored the lock could never take an address twice.
  */
 public final class Ipam {
@@ -63,7 +65,7 @@ public final class Ipam {
      * log), then the lease is made.
      */
     public int allocate(String containerId, NetworkHooks chooser, Consumer<Path> beforeLease) {
-        try (NetworkLock held = NetworkLock.take(lockDir)) {
+        try (DirectoryLock held = Network.lock(lockDir)) {
             Set<Integer> taken = taken();
             Integer address = chooser.chooseAddress(subnet, Set.copyOf(taken));
             if (address == null) {
@@ -92,7 +94,11 @@ public final class Ipam {
 
     /** Gives {@code address} back, if {@code containerId} still has it. */
     public void release(int address, String containerId) {
-        Undo.releaseLease(leaseFile(address), containerId);
+        try {
+            NetworkObjects.releaseLease(leaseFile(address), containerId);
+        } catch (IOException e) {
+            throw new ContainerError("failed to release the lease " + leaseFile(address) + ": " + Log.reason(e), e);
+        }
     }
 
     /** Who has {@code address}, or null. */

@@ -1,10 +1,13 @@
 package jocker.network;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import jocker.kernel.HostPrograms;
+import jocker.kernel.NetworkObjects;
 import jocker.runtime.ContainerError;
 import jocker.runtime.Log;
 
@@ -22,14 +25,14 @@ final class Iptables {
 
     private static List<String> command(String program, List<String> args) {
         List<String> argv = new ArrayList<>();
-        argv.add(Programs.find(program, "iptables"));
+        argv.add(Network.program(program, "iptables"));
         argv.add("-w");
         argv.addAll(args);
         return argv;
     }
 
-    private static Programs.Result run(List<String> args) {
-        return Programs.run(command("iptables", args), "");
+    private static HostPrograms.Result run(List<String> args) {
+        return HostPrograms.run(command("iptables", args), "");
     }
 
     /** Whether {@code rule} is in its chain ({@code -C}). */
@@ -37,7 +40,7 @@ final class Iptables {
 
     /** Whether every rule is in its chain: one {@code iptables-restore --noflush} of {@code -C} lines. */
     static boolean allExist(List<Rule> rules) {
-        return Programs.run(command("iptables-restore", List.of("--noflush")), restoreFile(rules, "-C")).ok();
+        return HostPrograms.run(command("iptables-restore", List.of("--noflush")), restoreFile(rules, "-C")).ok();
     }
 
     /** Whether {@code chain} exists in {@code table}. */
@@ -47,14 +50,14 @@ final class Iptables {
 
     /** Whether {@code chain} has no rules ({@code -S CHAIN} shows only its {@code -N} line). */
     static boolean chainIsEmpty(String table, String chain) {
-        Programs.Result r = run(List.of("-t", table, "-S", chain));
+        HostPrograms.Result r = run(List.of("-t", table, "-S", chain));
         return r.ok() && r.output().lines().filter(l -> l.startsWith("-A ")).findAny().isEmpty();
     }
 
     /** Creates an empty chain, unless it is there already (another run may just have made it). */
     static void ensureChain(String table, String chain) {
         if (chainExists(table, chain)) return;
-        Programs.Result r = run(List.of("-t", table, "-N", chain));
+        HostPrograms.Result r = run(List.of("-t", table, "-N", chain));
         if (!r.ok() && !chainExists(table, chain)) {
             throw new ContainerError("failed to create iptables chain " + chain + " in table " + table + ": " + r.firstLine());
         }
@@ -69,7 +72,7 @@ final class Iptables {
     /** Inserts {@code rule} at the top of its chain unless it is there. */
     static void insertOnce(Rule rule) {
         if (exists(rule)) return;
-        Programs.Result r = run(rule.args("-I"));
+        HostPrograms.Result r = run(rule.args("-I"));
         if (!r.ok()) throw new ContainerError("failed to add iptables rule " + rule + ": " + r.firstLine());
     }
 
@@ -87,7 +90,7 @@ final class Iptables {
      */
     static void append(List<Rule> rules) {
         if (rules.isEmpty()) return;
-        Programs.Result r = Programs.run(command("iptables-restore", List.of("--noflush")), restoreFile(rules, "-A"));
+        HostPrograms.Result r = HostPrograms.run(command("iptables-restore", List.of("--noflush")), restoreFile(rules, "-A"));
         if (!r.ok()) {
             throw new ContainerError("failed to add iptables rules (" + rules.get(0)
                     + (rules.size() > 1 ? " and " + (rules.size() - 1) + " more" : "") + "): " + r.firstLine());
@@ -103,7 +106,7 @@ final class Iptables {
      */
     static boolean delete(List<Rule> rules) {
         if (rules.isEmpty()) return true;
-        if (Programs.run(command("iptables-restore", List.of("--noflush")), restoreFile(rules, "-D")).ok()) return true;
+        if (HostPrograms.run(command("iptables-restore", List.of("--noflush")), restoreFile(rules, "-D")).ok()) return true;
         boolean all = true;
         for (Rule rule : rules) all &= deleteOne(rule);
         return all;
@@ -111,16 +114,13 @@ final class Iptables {
 
     /** {@code iptables -D} of one rule; a rule (or chain) that is not there counts as deleted. */
     static boolean deleteOne(Rule rule) {
-        Programs.Result r = run(rule.args("-D"));
-        if (r.ok() || notThere(r)) return true;
-        Log.error("failed to delete iptables rule %s: %s", rule, r.firstLine());
-        return false;
-    }
-
-    private static boolean notThere(Programs.Result r) {
-        String o = r.output();
-        return o.contains("does a matching rule exist") || o.contains("No chain/target/match")
-                || o.contains("doesn't exist") || o.contains("does not exist");
+        try {
+            NetworkObjects.deleteRule(rule.args("-A"));          // what the sweep does, too
+            return true;
+        } catch (IOException e) {
+            Log.error("failed to delete iptables rule %s: %s", rule, Log.reason(e));
+            return false;
+        }
     }
 
     private static String restoreFile(List<Rule> rules, String action) {

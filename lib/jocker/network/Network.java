@@ -9,6 +9,9 @@ import java.util.Set;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 
+import jocker.kernel.DirectoryLock;
+import jocker.kernel.HostPrograms;
+import jocker.kernel.NetworkObjects;
 import jocker.kernel.Trees;
 import jocker.oci.Json;
 import jocker.runtime.ContainerError;
@@ -22,7 +25,7 @@ import jocker.runtime.Log;
  *
  * <pre>
  * $JOCKER_ROOT/networks/
- *   .lock                          the lock of everything below (NetworkLock)
+ *   .lock                          the lock of everything below (jocker.kernel.DirectoryLock)
  *   bridge/network.json            name, bridge, subnet, chain prefix (written before the bridge is made)
  *   bridge/leases/10.213.0.2       one file per address in use, holding its container's id (Ipam)
  * </pre>
@@ -85,7 +88,26 @@ public final class Network {
 
     /** The bridge's MTU, which its ports take too; 1500 if it cannot be read. */
     public int mtu() {
-        return Programs.readFile(Path.of("/sys/class/net", bridge(), "mtu")).map(Integer::valueOf).orElse(1500);
+        String mtu = Sysctl.read(Path.of("/sys/class/net", bridge(), "mtu"));
+        return mtu.matches("\\d+") ? Integer.parseInt(mtu) : 1500;
+    }
+
+    /**
+     * The lock of the networks directory: held while a network is made or removed and while an
+     * address is given or given back (the sweep's release of a lease takes it too).
+     */
+    static DirectoryLock lock(Path networksDir) {
+        try {
+            return DirectoryLock.take(networksDir);
+        } catch (IOException e) {
+            throw new ContainerError("failed to lock " + networksDir.resolve(".lock") + ": " + Log.reason(e), e);
+        }
+    }
+
+    /** The absolute path of the host's {@code program}, or a one-line error that names its package. */
+    static String program(String program, String debianPackage) {
+        return HostPrograms.find(program).orElseThrow(() -> new ContainerError(
+                "failed to set up the network: " + program + " not found (install the " + debianPackage + " package)"));
     }
 
     /** The directory of all networks under {@code stateRoot}. */
@@ -102,7 +124,7 @@ public final class Network {
      */
     public static Network ensure(Path stateRoot, Spec spec) {
         Path networksDir = networksDir(stateRoot);
-        try (NetworkLock held = NetworkLock.take(networksDir)) {
+        try (DirectoryLock held = lock(networksDir)) {
             Saved saved = read(networksDir.resolve(spec.name()));
             if (saved != null && !saved.subnet().equals(spec.subnet().toString())) {
                 Network old = new Network(networksDir, saved);
@@ -160,7 +182,7 @@ public final class Network {
 
     /** The host's IPv4 routes, the local table (its own addresses) included: {@code ip -4 -o route show table all}. */
     static List<String> routes() {
-        Programs.Result r = Programs.run(List.of(Programs.find("ip", "iproute2"), "-4", "-o", "route", "show", "table", "all"), "");
+        HostPrograms.Result r = HostPrograms.run(List.of(program("ip", "iproute2"), "-4", "-o", "route", "show", "table", "all"), "");
         if (!r.ok()) throw new ContainerError("failed to read the host's routes: ip: " + r.firstLine());
         return r.output().lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
     }
@@ -211,14 +233,14 @@ public final class Network {
      * left, and its directory. Refused while a container uses it.
      */
     public void remove() {
-        try (NetworkLock held = NetworkLock.take(networksDir)) {
+        try (DirectoryLock held = lock(networksDir)) {
             if (inUse()) {
                 throw new ContainerError("failed to remove network " + name() + ": " + ipam.taken().size()
                         + " container(s) still use it");
             }
             nat.tearDown(bridge(), subnet);
-            Undo.deleteLink(bridge());
             try {
+                NetworkObjects.deleteLink(bridge());
                 Trees.delete(dir);
             } catch (IOException e) {
                 throw new ContainerError("failed to remove " + dir + ": " + Log.reason(e), e);

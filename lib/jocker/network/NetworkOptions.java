@@ -19,10 +19,10 @@ import picocli.CommandLine.Option;
 public class NetworkOptions implements ConfigOption {
     public static final List<String> MODES = List.of("bridge", "none", "host");
 
-    @Option(names = "--network", paramLabel = "MODE", defaultValue = "bridge",
+    @Option(names = "--network", paramLabel = "MODE",
             description = "bridge (default): an address on the " + Network.DEFAULT_BRIDGE + " bridge and NAT; "
-                    + "none: only a loopback interface; host: the host's own network.")
-    String network = "bridge";
+                    + "none: only a loopback interface; host: the host's own network. Also JOCKER_NETWORK.")
+    String network = fromEnvironment("JOCKER_NETWORK", "bridge");
 
     @Option(names = {"-p", "--publish"}, paramLabel = "[IP:]HOSTPORT:CONTAINERPORT[/PROTO]",
             description = "Publish a container's port on the host, e.g. -p 8080:80 or -p 127.0.0.1:5353:53/udp.")
@@ -32,6 +32,11 @@ public class NetworkOptions implements ConfigOption {
             description = "The subnet of the default network, if it collides with one of yours (default "
                     + Network.DEFAULT_SUBNET + "; taken only while no container uses the network).")
     String subnet;
+
+    private static String fromEnvironment(String name, String otherwise) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? otherwise : v.strip();
+    }
 
     @Override
     public void configure(Config config) {

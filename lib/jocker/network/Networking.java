@@ -1,6 +1,5 @@
 package jocker.network;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,8 +24,10 @@ import jocker.runtime.Log;
  *               lo and the default route inside (TODO 08.3); the -p rules (TODO 08.4)
  *  release      the rules, the veth pair, the lease, the ports; the network stays, like docker0
  * </pre>
- * Each thing made outside the container's directory is written down before it is made
- * ({@link NetworkUndo}), so that the sweep after a SIGKILL removes it.
+ * Each thing made outside the container's directory (the lease, the veth, each rule) is written
+ * down in the container's undo log before it is made, so that the sweep after a SIGKILL, by a run
+ * of any step, removes it (runtime.UndoLog: kinds lease, link and rule). The port reservations
+ * are sockets: they close with the runtime.
  */
 public class Networking implements Feature {
     /** The config's annotations this feature reads, written by {@link NetworkOptions}. */
@@ -40,7 +41,6 @@ public class Networking implements Feature {
     private PortReservation reserved;
     private Endpoint endpoint;
     private List<Rule> rules = List.of();
-    private NetworkUndo undo;
     private String mode;
 
     /** The default network, {@code jocker0}, with overrides from the environment (see {@link #specFromEnvironment}). */
@@ -54,15 +54,18 @@ public class Networking implements Feature {
     /**
      * The default network's spec; {@code JOCKER_BRIDGE}, {@code JOCKER_SUBNET} and
      * {@code JOCKER_CHAINS} (the prefix of our iptables chains) override it, so that tests can run
-     * beside a real jocker0 without touching it.
+     * beside a real jocker0 without touching it; {@code JOCKER_FORWARDING=0} leaves the host's
+     * net.ipv4.ip_forward as it is (containers then reach the bridge, each other and published
+     * ports, but nothing beyond the host: what the checks want).
      */
     public static Network.Spec specFromEnvironment() {
         Network.Spec d = Network.Spec.defaults();
         String bridge = env("JOCKER_BRIDGE", d.bridge());
         String subnet = env("JOCKER_SUBNET", d.subnet().toString());
         String chains = env("JOCKER_CHAINS", d.chainPrefix());
+        boolean forwarding = !env("JOCKER_FORWARDING", "1").equals("0") && d.forwarding();
         String name = bridge.equals(d.bridge()) ? d.name() : bridge;
-        return new Network.Spec(name, bridge, Subnet.parse(subnet), chains, d.forwarding());
+        return new Network.Spec(name, bridge, Subnet.parse(subnet), chains, forwarding);
     }
 
     private static String env(String name, String otherwise) {
@@ -93,18 +96,16 @@ public class Networking implements Feature {
         if (!mode.equals("host")) config.withNamespace("network");      // man 7 network_namespaces
         String hostname = config.hostname != null ? config.hostname : container.shortId();
         String hostResolv = ResolvConf.hostFile();
-        EtcFiles.makeMountPoints(container.rootfs());
         if (!mode.equals("bridge")) {
             String resolv = mode.equals("host") ? hostResolv : ResolvConf.forContainer(hostResolv);
             config.mounts.addAll(EtcFiles.write(container.dir, hostname, null, resolv));
             return;
         }
-        undo = NetworkUndo.of(container.dir);
         reserved = PortReservation.reserve(ports(config));              // a taken port fails here, first
         Network.Spec s = config.annotations.containsKey(SUBNET)
                 ? spec.withSubnet(Subnet.parse(config.annotations.get(SUBNET))) : spec;
         network = Network.ensure(Container.stateRoot(), s);
-        address = network.ipam().allocate(container.id, hooks, lease -> undo.lease(lease, container.id));
+        address = network.ipam().allocate(container.id, hooks, lease -> container.undo().recordLease(lease, container.id));
         Log.verbose("container %s: address %s on %s", container.shortId(), address(), network);
         config.mounts.addAll(EtcFiles.write(container.dir, hostname, address(), ResolvConf.forContainer(hostResolv)));
     }
@@ -119,10 +120,10 @@ public class Networking implements Feature {
         }
         if (network == null) return;
         endpoint = new Endpoint(container.id, network, address);
-        endpoint.create(pid, hooks, undo::link);
+        endpoint.create(pid, hooks, container.undo()::recordLink);
         List<Rule> published = new ArrayList<>();
         for (PortMapping p : ports(container.config)) published.addAll(hooks.publishRules(p, endpoint, network.nat()));
-        for (Rule r : published) undo.rule(r);                          // written down first
+        for (Rule r : published) container.undo().recordRule(r.args("-A"));   // written down first
         rules = published;
         network.nat().add(rules);
     }
@@ -152,7 +153,4 @@ public class Networking implements Feature {
         if (first != null) throw first;
     }
     // end::release[]
-
-    /** Where the network undo log of a container directory is, for the sweep (interim, see NetworkUndo). */
-    public static boolean sweep(Path containerDir) { return NetworkUndo.replay(containerDir); }
 }

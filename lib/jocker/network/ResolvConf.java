@@ -1,5 +1,7 @@
 package jocker.network;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,10 +26,11 @@ public final class ResolvConf {
 
     /** The host's resolv.conf to start from: systemd-resolved's upstream list if the stub is all there is. */
     public static String hostFile() {
-        String text = Programs.readFile(HOST).orElse("");
+        String text = read(HOST);
         List<String> servers = nameservers(text);
         if (!servers.isEmpty() && servers.stream().allMatch(s -> s.equals("127.0.0.53"))) {
-            return Programs.readFile(SYSTEMD_UPSTREAM).orElse(text);
+            String upstream = read(SYSTEMD_UPSTREAM);
+            return upstream.isEmpty() ? text : upstream;
         }
         return text;
     }
@@ -67,5 +70,14 @@ public final class ResolvConf {
     static List<String> nameservers(String text) {
         return text.lines().map(String::strip).map(l -> l.split("\\s+"))
                 .filter(w -> w.length >= 2 && w[0].equals("nameserver")).map(w -> w[1]).toList();
+    }
+
+    /** A file's content, or empty if it cannot be read (a host without /etc/resolv.conf). */
+    private static String read(Path file) {
+        try {
+            return Files.readString(file).strip();
+        } catch (IOException e) {
+            return "";
+        }
     }
 }

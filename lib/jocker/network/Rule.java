@@ -43,10 +43,4 @@ public record Rule(String table, String chain, List<String> spec) {
 
     /** As {@code iptables -S} would show it (near enough for a message). */
     @Override public String toString() { return "-t " + table + " -A " + chain + " " + String.join(" ", spec); }
-
-    /** Back from {@link #args}: for the undo log, which stores a rule as its iptables arguments. */
-    public static Rule fromArgs(List<String> args) {
-        if (args.size() < 4 || !args.get(0).equals("-t")) throw new IllegalArgumentException("not a rule: " + args);
-        return new Rule(args.get(1), args.get(3), args.subList(4, args.size()));
-    }
 }

@@ -6,6 +6,7 @@ import java.util.List;
 
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.annotations.SaveError;
+import jocker.kernel.HostPrograms;
 import jocker.kernel.Linux;
 import jocker.kernel.Trace;
 import jocker.runtime.ContainerError;
@@ -41,8 +42,8 @@ public final class Sandbox {
     public boolean exists() { return Files.exists(path); }
 
     /** Runs {@code argv} inside this network namespace, {@code input} on its stdin. */
-    Programs.Result run(List<String> argv, String input) {
-        return Programs.run(argv, input, this::join);
+    HostPrograms.Result run(List<String> argv, String input) {
+        return HostPrograms.run(argv, input, this::join);
     }
 
     /** Runs {@code ip -batch -} with {@code commands} in this namespace; throws if one fails. */

@@ -22,8 +22,13 @@ final class Sysctl {
     /** {@code net.ipv4.conf.IFACE.route_localnet}: may 127/8 be routed through {@code iface}? */
     static Path routeLocalnet(String iface) { return Path.of("/proc/sys/net/ipv4/conf", iface, "route_localnet"); }
 
+    /** A file's content without its trailing newline, or empty if it cannot be read. */
     static String read(Path file) {
-        return Programs.readFile(file).orElse("");
+        try {
+            return Files.readString(file).strip();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     static void write(Path file, String value) {

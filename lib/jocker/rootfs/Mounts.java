@@ -121,16 +121,43 @@ public final class Mounts {
      * checked and a symlink refused (runc uses its securejoin package for the same reason,
      * CVE-2019-19921 and CVE-2021-30465 are what happens otherwise).
      *
+     * <p>A bind mount of a file covers a file: {@code /etc/hosts} of the container's directory over
+     * the image's {@code /etc/hosts}. If the image has none, an empty file is made as the mount
+     * point (a directory would not do: mount(2) fails with ENOTDIR), as runc does.
+     *
      * <p>A read-only bind mount takes two calls: MS_BIND ignores MS_RDONLY, so the bind mount is
      * remounted read-only afterwards (man 8 mount, "bind mount operation").
      */
     public static void mount(String rootfs, Config.Mount m) {
-        Path target = inside(Path.of(rootfs), m.destination);
         Options o = parse(m.options);
+        boolean fileOntoFile = (o.flags() & Linux.MS_BIND) != 0 && m.source != null
+                && Files.isRegularFile(Path.of(m.source));
+        Path target = fileOntoFile ? insideAsFile(Path.of(rootfs), m.destination) : inside(Path.of(rootfs), m.destination);
         Linux.mount(m.source, target.toString(), m.type, o.flags(), o.data());
         if ((o.flags() & Linux.MS_BIND) != 0 && (o.flags() & Linux.MS_RDONLY) != 0) {
             Linux.mount(null, target.toString(), null, o.flags() | Linux.MS_REMOUNT, null);
         }
+    }
+
+    /**
+     * {@code destination} under {@code rootfs}, its directory made if missing and the file itself
+     * made empty if missing; no symlink on the way, nor at the end.
+     */
+    public static Path insideAsFile(Path rootfs, String destination) {
+        Path dest = Path.of("/").resolve(destination).normalize();
+        if (dest.getParent() == null) throw new ContainerError("refused to mount a file on " + destination);
+        Path p = inside(rootfs, dest.getParent().toString()).resolve(dest.getFileName().toString());
+        if (Files.isSymbolicLink(p)) {
+            throw new ContainerError("refused to mount on " + destination + ": " + rootfs.relativize(p) + " is a symlink in the image");
+        }
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                Files.createFile(p);                  // O_CREAT|O_EXCL: never through a symlink
+            } catch (java.io.IOException e) {
+                throw new ContainerError("failed to create the mount point " + p + ": " + Log.reason(e), e);
+            }
+        }
+        return p;
     }
 
     /** {@code destination} under {@code rootfs}, made a directory; no symlink on the way. */

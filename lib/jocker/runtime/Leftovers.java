@@ -16,9 +16,11 @@ import jocker.oci.State;
  * directory behind. Every {@code run} first sweeps those: a container whose owner (state.json's
  * {@code owner}: a pid and its start time, so that a reused pid does not count) no longer runs has
  * its {@link UndoLog} replayed and its directory deleted. Its init process died with its runtime
- * (PR_SET_PDEATHSIG), and so did every mount made inside its mount namespace; what it made outside
- * (a cgroup, a mount on the host) the undo log names. The sweep needs nothing but those files, so
- * a run of any step cleans up after a container of any step.
+ * (PR_SET_PDEATHSIG), and so did every mount made inside its mount namespace and, with its
+ * network namespace, the container's end of its veth pair; what it made outside (a cgroup, a mount
+ * on the host, the host end of its veth, its iptables rules, its address lease) the undo log
+ * names. The sweep needs nothing but those files, so a run of any step cleans up after a container
+ * of any step.
  *
  * <p>Several runs may start at once and find the same leftover. Each claims it first by renaming
  * it atomically to {@code .removing-ID-PID} (rename(2) succeeds for one of them only), so that

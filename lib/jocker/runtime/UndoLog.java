@@ -8,8 +8,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 
 import jocker.kernel.Linux;
+import jocker.kernel.NetworkObjects;
 import jocker.kernel.Processes;
 import jocker.kernel.Trees;
 import jocker.oci.Json;
@@ -36,11 +38,27 @@ import jocker.oci.Json;
 public final class UndoLog {
 
     /** The kinds of things a container can make, and how each is undone. */
-    public enum Kind { MOUNT, CGROUP, TREE, FILE }
+    public enum Kind {
+        MOUNT, CGROUP, TREE, FILE, LINK, RULE, LEASE;
 
-    /** One thing made: its kind and where it is (relative to the container's directory if inside it). */
+        /** Whether the entry's path is a path (relative to the container's directory if inside it). */
+        boolean isPath() { return this == MOUNT || this == CGROUP || this == TREE || this == FILE; }
+    }
+
+    /**
+     * One thing made: its kind, where it is (relative to the container's directory if inside it),
+     * and what else its undo needs ({@code args}: a rule's iptables arguments, a lease's owner).
+     * A log written before {@code args} existed reads as entries without any.
+     */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Entry(Kind kind, String path) {}
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    public record Entry(Kind kind, String path, List<String> args) {
+        public Entry {
+            args = args == null ? List.of() : List.copyOf(args);
+        }
+
+        public Entry(Kind kind, String path) { this(kind, path, List.of()); }
+    }
 
     private final Path file;
     private final Path containerDir;
@@ -76,9 +94,33 @@ public final class UndoLog {
      * making it; the log is on disk when this returns.
      */
     public synchronized void record(Kind kind, Path path) {
+        if (!kind.isPath()) throw new IllegalArgumentException(kind + " is not a path: use its own record method");
         Path abs = path.toAbsolutePath().normalize();
         String where = abs.startsWith(containerDir) ? containerDir.relativize(abs).toString() : abs.toString();
-        entries.add(new Entry(kind, where));
+        add(new Entry(kind, where));
+    }
+
+    /** Writes down that network interface {@code name} of the host is about to be made. */
+    public void recordLink(String name) { add(new Entry(Kind.LINK, name)); }
+
+    /**
+     * Writes down that an iptables rule is about to be added; {@code iptablesArgs} are those that
+     * add it, {@code -t TABLE -A CHAIN SPEC...}.
+     */
+    public void recordRule(List<String> iptablesArgs) {
+        if (iptablesArgs.size() < 4 || !iptablesArgs.get(0).equals("-t") || !iptablesArgs.get(2).equals("-A")) {
+            throw new IllegalArgumentException("not -t TABLE -A CHAIN SPEC...: " + iptablesArgs);
+        }
+        add(new Entry(Kind.RULE, iptablesArgs.get(1) + "/" + iptablesArgs.get(3), iptablesArgs));
+    }
+
+    /** Writes down that lease file {@code lease}, naming container {@code owner}, is about to be made. */
+    public void recordLease(Path lease, String owner) {
+        add(new Entry(Kind.LEASE, lease.toAbsolutePath().normalize().toString(), List.of(owner)));
+    }
+
+    private synchronized void add(Entry entry) {
+        entries.add(entry);
         try {
             Json.write(file, entries);
         } catch (IOException e) {
@@ -96,29 +138,36 @@ public final class UndoLog {
         boolean all = true;
         for (int i = entries.size() - 1; i >= 0; i--) {
             Entry e = entries.get(i);
-            Path path = containerDir.resolve(e.path());
+            String what = e.kind().isPath() ? containerDir.resolve(e.path()).toString() : e.path();
             try {
-                undo(e.kind(), path);
+                undo(e);
             } catch (Exception x) {
                 all = false;
-                Log.error("failed to undo %s %s: %s", e.kind().name().toLowerCase(), path, Log.reason(x));
+                Log.error("failed to undo %s %s: %s", e.kind().name().toLowerCase(), what, Log.reason(x));
             }
         }
         return all;
     }
 
-    private static void undo(Kind kind, Path path) throws IOException, InterruptedException {
-        switch (kind) {
+    private void undo(Entry e) throws IOException, InterruptedException {
+        Path path = e.kind().isPath() ? containerDir.resolve(e.path()) : null;
+        switch (e.kind()) {
             case MOUNT -> {
                 try {
                     Linux.umount2(path.toString(), Linux.MNT_DETACH);
-                } catch (Linux.LinuxException e) {
-                    if (e.errno() != Linux.EINVAL && e.errno() != Linux.ENOENT) throw e;   // not mounted
+                } catch (Linux.LinuxException x) {
+                    if (x.errno() != Linux.EINVAL && x.errno() != Linux.ENOENT) throw x;   // not mounted
                 }
             }
             case CGROUP -> removeCgroup(path);
             case TREE -> Trees.delete(path);
             case FILE -> Files.deleteIfExists(path);
+            case LINK -> NetworkObjects.deleteLink(e.path());
+            case RULE -> NetworkObjects.deleteRule(e.args());
+            case LEASE -> {
+                if (e.args().size() != 1) throw new IOException("a lease entry needs its owner");
+                NetworkObjects.releaseLease(Path.of(e.path()), e.args().get(0));
+            }
         }
     }
 

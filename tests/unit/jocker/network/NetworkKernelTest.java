@@ -27,8 +27,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import jocker.kernel.HostPrograms;
 import jocker.kernel.Linux;
+import jocker.kernel.NetworkObjects;
 import jocker.runtime.ContainerError;
+import jocker.runtime.UndoLog;
+import jocker.runtime.UndoLogs;
 
 /**
  * Networks on the real kernel: a bridge, veth pairs into network namespaces of test processes,
@@ -52,17 +56,13 @@ class NetworkKernelTest {
     void rootWithTools() {
         assumeTrue(Linux.geteuid() == 0, "needs root");
         assumeTrue(Files.isDirectory(Path.of("/sys/class/net")), "needs /sys/class/net");
-        try {
-            Programs.find("ip", "iproute2");
-            Programs.find("iptables", "iptables");
-            Programs.find("unshare", "util-linux");
-        } catch (ContainerError e) {
-            assumeTrue(false, e.getMessage());
+        for (String program : List.of("ip", "iptables", "iptables-restore", "unshare")) {
+            assumeTrue(HostPrograms.find(program).isPresent(), "needs " + program);
         }
     }
 
     @AfterEach
-    void removeEverythingOfOurs() {
+    void removeEverythingOfOurs() throws IOException {
         for (Process p : sandboxes) {
             p.destroyForcibly();
             try {
@@ -71,18 +71,18 @@ class NetworkKernelTest {
                 Thread.currentThread().interrupt();
             }
         }
-        for (String link : links) Undo.deleteLink(link);
+        for (String link : links) NetworkObjects.deleteLink(link);
         // Our chains have names of their own: take the jumps out, then flush and delete them.
         Nat nat = new Nat(chains);
         Iptables.delete(nat.jumps());
         for (String[] c : new String[][] {{"nat", nat.dnatChain()}, {"nat", nat.postroutingChain()},
                 {"filter", nat.forwardChain()}}) {
             if (Iptables.chainExists(c[0], c[1])) {
-                Programs.run(List.of(Programs.find("iptables", "iptables"), "-w", "-t", c[0], "-F", c[1]), "");
+                HostPrograms.run(List.of(HostPrograms.require("iptables", "iptables"), "-w", "-t", c[0], "-F", c[1]), "");
                 Iptables.deleteChainIfEmpty(c[0], c[1]);
             }
         }
-        Undo.deleteLink(bridge);
+        NetworkObjects.deleteLink(bridge);
         assertNothingLeft();
     }
 
@@ -90,7 +90,7 @@ class NetworkKernelTest {
         assertFalse(Files.exists(Path.of("/sys/class/net", bridge)), "bridge " + bridge + " is left");
         for (String link : links) assertFalse(Files.exists(Path.of("/sys/class/net", link)), link + " is left");
         for (String table : List.of("nat", "filter")) {
-            String rules = Programs.run(List.of(Programs.find("iptables", "iptables"), "-w", "-t", table, "-S"), "").output();
+            String rules = HostPrograms.run(List.of(HostPrograms.require("iptables", "iptables"), "-w", "-t", table, "-S"), "").output();
             assertFalse(rules.contains(chains) || rules.contains(bridge), "rules of ours left in " + table + ":\n" + rules);
         }
     }
@@ -114,10 +114,10 @@ class NetworkKernelTest {
         assertEquals(Subnet.format(a.addressValue() + 1), b.address());
 
         // eth0 is configured inside, lo is up, the default route goes through the bridge
-        String inside = Sandbox.of(pidA).run(List.of(Programs.find("ip", "iproute2"), "-o", "-4", "addr"), "").output();
+        String inside = Sandbox.of(pidA).run(List.of(HostPrograms.require("ip", "iproute2"), "-o", "-4", "addr"), "").output();
         assertTrue(inside.contains("lo    inet 127.0.0.1/8"), inside);
         assertTrue(inside.contains("eth0    inet " + a.addressWithPrefix()), inside);
-        String routes = Sandbox.of(pidA).run(List.of(Programs.find("ip", "route"), "route"), "").output();
+        String routes = Sandbox.of(pidA).run(List.of(HostPrograms.require("ip", "iproute2"), "route"), "").output();
         assertTrue(routes.contains("default via " + a.gateway() + " dev eth0"), routes);
 
         // a container reaches a server on the bridge address
@@ -160,24 +160,26 @@ class NetworkKernelTest {
     void theSweepUndoesWhatAKilledRuntimeLeft() throws Exception {
         network = ensure();
         Path containerDir = Files.createDirectories(root.resolve("containers/c1"));
-        NetworkUndo undo = NetworkUndo.of(containerDir);
+        UndoLog undo = UndoLogs.create(containerDir);
         String id = newId();
-        int address = network.ipam().allocate(id, hooks, lease -> undo.lease(lease, id));
+        int address = network.ipam().allocate(id, hooks, lease -> undo.recordLease(lease, id));
         Endpoint e = new Endpoint(id, network, address);
         links.add(e.hostEnd());
         int pid = sandbox();
-        e.create(pid, hooks, undo::link);
+        e.create(pid, hooks, undo::recordLink);
         List<Rule> rules = hooks.publishRules(PortMapping.parse(freePort() + ":80"), e, network.nat());
-        rules.forEach(undo::rule);
+        for (Rule r : rules) undo.recordRule(r.args("-A"));
         network.nat().add(rules);
-        assertEquals(List.of("LEASE", "LINK", "RULE", "RULE"), undo.entries().stream().map(NetworkUndo.Entry::kind).toList());
+        assertEquals(List.of(UndoLog.Kind.LEASE, UndoLog.Kind.LINK, UndoLog.Kind.RULE, UndoLog.Kind.RULE),
+                undo.entries().stream().map(UndoLog.Entry::kind).toList());
 
-        // The runtime is "killed" here: nothing is released. A later run reads the log and undoes it.
-        assertTrue(NetworkUndo.replay(containerDir));
+        // The runtime is "killed" here: nothing is released. A later run, of any step, reads the
+        // container's undo log and undoes it (Leftovers.sweep): the same replay as here.
+        assertTrue(UndoLogs.replay(containerDir));
         assertFalse(Files.exists(Path.of("/sys/class/net", e.hostEnd())), "veth left");
         assertFalse(Files.exists(network.ipam().leaseFile(address)), "lease left");
         for (Rule r : rules) assertFalse(Iptables.exists(r), "rule left: " + r);
-        assertTrue(NetworkUndo.replay(containerDir), "undoing twice does nothing");
+        assertTrue(UndoLogs.replay(containerDir), "undoing twice does nothing");
         network.remove();
     }
 
@@ -228,7 +230,7 @@ class NetworkKernelTest {
 
     /** A process in a network namespace of its own, and its pid once it is in it. */
     private int sandbox() throws Exception {
-        Process p = new ProcessBuilder(Programs.find("unshare", "util-linux"), "-n", "sleep", "30").start();
+        Process p = new ProcessBuilder(HostPrograms.require("unshare", "util-linux"), "-n", "sleep", "30").start();
         sandboxes.add(p);
         String mine = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
         Path ns = Path.of("/proc/" + p.pid() + "/ns/net");
@@ -255,10 +257,10 @@ class NetworkKernelTest {
         return HexFormat.of().formatHex(b);
     }
 
-    private static Programs.Result run(String... argv) {
+    private static HostPrograms.Result run(String... argv) {
         List<String> a = new ArrayList<>(List.of(argv));
-        a.set(0, Programs.find(a.get(0), "iproute2"));
-        return Programs.run(a, "");
+        a.set(0, HostPrograms.require(a.get(0), "iproute2"));
+        return HostPrograms.run(a, "");
     }
 
     /** Runs {@code what} on a new thread that has joined the network namespace of {@code pid}. */

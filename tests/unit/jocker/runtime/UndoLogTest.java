@@ -3,6 +3,7 @@ package jocker.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -56,6 +57,57 @@ class UndoLogTest {
     void unknownFieldsInTheLogAreIgnored(@TempDir Path tmp) throws Exception {
         Files.writeString(tmp.resolve("undo.json"), "[{\"kind\":\"FILE\",\"path\":\"x\",\"since\":\"step 09\"}]");
         assertEquals(List.of(new Entry(Kind.FILE, "x")), UndoLog.read(tmp).entries());
+    }
+
+    @Test
+    void aLogWrittenBeforeArgsExistedStillReads(@TempDir Path tmp) throws Exception {
+        // undo.json of a container made by an older jocker: entries have kind and path only
+        Files.writeString(tmp.resolve("undo.json"), "[{\"kind\":\"MOUNT\",\"path\":\"rootfs\"},"
+                + "{\"kind\":\"CGROUP\",\"path\":\"/sys/fs/cgroup/jocker/abc\"}]");
+        List<Entry> read = UndoLog.read(tmp).entries();
+        assertEquals(List.of(new Entry(Kind.MOUNT, "rootfs"), new Entry(Kind.CGROUP, "/sys/fs/cgroup/jocker/abc")), read);
+        assertEquals(List.of(), read.get(0).args());
+    }
+
+    @Test
+    void networkEntriesKeepTheirArgumentsAndPathEntriesWriteNone(@TempDir Path tmp) throws Exception {
+        UndoLog log = UndoLog.create(tmp);
+        log.record(Kind.MOUNT, tmp.resolve("rootfs"));
+        Path lease = tmp.resolve("networks/bridge/leases/10.213.0.2");
+        log.recordLease(lease, "abc");
+        log.recordLink("vethabc1234");
+        List<String> rule = List.of("-t", "nat", "-A", "JOCKER", "-p", "tcp", "--dport", "8080",
+                "-j", "DNAT", "--to-destination", "10.213.0.2:80");
+        log.recordRule(rule);
+        List<Entry> expected = List.of(new Entry(Kind.MOUNT, "rootfs"),
+                new Entry(Kind.LEASE, lease.toString(), List.of("abc")),
+                new Entry(Kind.LINK, "vethabc1234"),
+                new Entry(Kind.RULE, "nat/JOCKER", rule));
+        assertEquals(expected, UndoLog.read(tmp).entries());
+        String json = Files.readString(tmp.resolve("undo.json"));
+        assertFalse(json.substring(0, json.indexOf("LEASE")).contains("args"), "a path entry has no args: " + json);
+        assertThrows(IllegalArgumentException.class, () -> log.recordRule(List.of("-t", "nat", "-I", "JOCKER", "-j", "X")));
+        assertThrows(IllegalArgumentException.class, () -> log.record(Kind.LINK, tmp.resolve("veth")));
+    }
+
+    @Test
+    void aLeaseIsReleasedOnlyIfItStillNamesItsContainer(@TempDir Path tmp) throws Exception {
+        Path leases = Files.createDirectories(tmp.resolve("networks/bridge/leases"));
+        Path mine = Files.writeString(leases.resolve("10.213.0.2"), "abc");
+        Path reused = Files.writeString(leases.resolve("10.213.0.3"), "another");   // given again since
+        Path empty = Files.createFile(leases.resolve("10.213.0.4"));                 // its maker died mid-way
+        Path dir = Files.createDirectory(tmp.resolve("abc"));
+        UndoLog log = UndoLog.create(dir);
+        log.recordLease(mine, "abc");
+        log.recordLease(reused, "abc");
+        log.recordLease(empty, "abc");
+        log.recordLease(leases.resolve("10.213.0.5"), "abc");                          // never made
+        log.recordLink("vethnotthere");                                                 // gone with its namespace
+        assertTrue(UndoLog.read(dir).replay());
+        assertFalse(Files.exists(mine));
+        assertTrue(Files.exists(reused), "another container's lease stays");
+        assertFalse(Files.exists(empty));
+        assertTrue(Files.exists(tmp.resolve("networks/.lock")), "released under the networks' lock");
     }
 
     @Test

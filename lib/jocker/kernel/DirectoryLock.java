@@ -1,4 +1,4 @@
-package jocker.network;
+package jocker.kernel;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -10,41 +10,41 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
-import jocker.runtime.ContainerError;
-import jocker.runtime.Log;
-
 /**
- * The one lock of {@code networks/}: held while a network is created or removed and while an
- * address is chosen, so that two runs starting at once never make the same bridge twice nor get
- * the same address. An fcntl(2) record lock on {@code networks/.lock} (what FileChannel.lock takes
- * on Linux): the kernel drops it when its process dies, so a runtime killed with SIGKILL never
- * blocks the next one.
+ * The one lock of a directory, {@code DIR/.lock}, for all processes and threads: the networks
+ * directory's, held while a network is made or removed and while an address is chosen or given
+ * back, so that two runs starting at once never make the same bridge twice nor get the same
+ * address, and a sweep never releases a lease in the middle of an allocation. An fcntl(2) record
+ * lock on the file (what FileChannel.lock takes on Linux): the kernel drops it when its process
+ * dies, so a runtime killed with SIGKILL never blocks the next one.
  *
  * <p>A record lock belongs to the process, and the JVM answers a second lock of the same file from
- * another thread with OverlappingFileLockException instead of waiting. So the threads of one JVM
- * first queue on an ordinary Java lock, and the thread that holds it takes the kernel's lock.
- * Reentrant: creating a network and choosing an address may nest.
+ * another thread with OverlappingFileLockException instead of waiting; worse, closing any
+ * descriptor of the file drops the process's record locks on it. So every user in one JVM goes
+ * through this class: the threads first queue on an ordinary Java lock, and the thread that holds
+ * it takes the kernel's lock through the one channel. Reentrant: making a network and choosing an
+ * address may nest.
  */
-final class NetworkLock implements AutoCloseable {
+public final class DirectoryLock implements AutoCloseable {
     private static final Map<Path, ReentrantLock> IN_JVM = new ConcurrentHashMap<>();
     private static final Map<Path, FileChannel> CHANNELS = new ConcurrentHashMap<>();
 
     private final Path file;
     private final ReentrantLock threads;
 
-    private NetworkLock(Path file, ReentrantLock threads) {
+    private DirectoryLock(Path file, ReentrantLock threads) {
         this.file = file;
         this.threads = threads;
     }
 
-    /** Takes the lock of the networks directory {@code dir}, waiting for other threads and processes. */
-    static NetworkLock take(Path dir) {
+    /** Takes the lock of {@code dir} (made if missing), waiting for other threads and processes. */
+    public static DirectoryLock take(Path dir) throws IOException {
         Path file = dir.toAbsolutePath().normalize().resolve(".lock");
         ReentrantLock threads = IN_JVM.computeIfAbsent(file, f -> new ReentrantLock());
         threads.lock();
         if (threads.getHoldCount() == 1) {
             try {
-                Files.createDirectories(dir);
+                Files.createDirectories(file.getParent());
                 FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                 try {
                     FileLock ignored = ch.lock();   // released when the channel is closed
@@ -55,11 +55,14 @@ final class NetworkLock implements AutoCloseable {
                 CHANNELS.put(file, ch);
             } catch (IOException | RuntimeException e) {
                 threads.unlock();
-                throw new ContainerError("failed to lock " + file + ": " + Log.reason(e), e);
+                throw e;
             }
         }
-        return new NetworkLock(file, threads);
+        return new DirectoryLock(file, threads);
     }
+
+    /** The lock file. */
+    public Path file() { return file; }
 
     @Override
     public void close() {

@@ -1,8 +1,7 @@
-package jocker.network;
+package jocker.kernel;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,47 +11,53 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.function.IntSupplier;
 
-import jocker.kernel.Linux;
-import jocker.kernel.Processes;
-import jocker.runtime.ContainerError;
-
 /**
- * Runs the host's {@code ip} and {@code iptables}: the programs every Linux distribution ships to
- * talk to the kernel's network stack (rtnetlink, man 7 rtnetlink; nf_tables or x_tables). Speaking
- * netlink ourselves would be many pages of byte layouts; the programs are what a learner uses by
- * hand too, so a {@code --trace} of jocker reads like the commands of chapter 08.
+ * Runs a program of the host and captures what it prints: how the runtime uses {@code ip} and
+ * {@code iptables}, the programs every Linux distribution ships to talk to the kernel's network
+ * stack (rtnetlink, man 7 rtnetlink; nf_tables or x_tables). Speaking netlink ourselves would be
+ * many pages of byte layouts; the programs are what a learner uses by hand too, so a
+ * {@code --trace} of jocker reads like the commands of chapter 08. Here in the kernel package
+ * because the sweep of any step must be able to undo a network ({@link NetworkObjects}).
  *
  * <p>Children are spawned with {@link Linux#posixSpawn} (a JVM must not fork, see InitProcess)
- * from the calling thread, or from a thread that first joined a network namespace
- * ({@link Sandbox#run}): a child is born into the namespaces of the thread that spawns it. Their
- * stdout and stderr go to one pipe, read in full before waitpid(2): our commands print a line or
- * two, far less than a pipe holds.
+ * from the calling thread, or from a short-lived thread that first joined a namespace: a child is
+ * born into the namespaces of the thread that spawns it. Their stdout and stderr go to one pipe,
+ * read in full before waitpid(2): these programs print a line or two, far less than a pipe holds.
+ * No ProcessBuilder: its reaper thread would be a thread of ours in whatever namespace it started.
  */
-final class Programs {
-    private Programs() {}
+public final class HostPrograms {
+    private HostPrograms() {}
 
     /** Root's PATH, whatever ours is: ip and iptables live in /usr/sbin, not on every user's PATH. */
-    static final List<String> ENV = List.of("PATH=" + Processes.DEFAULT_PATH, "LC_ALL=C");
+    public static final List<String> ENV = List.of("PATH=" + Processes.DEFAULT_PATH, "LC_ALL=C");
 
     /** What a program printed (stdout and stderr together) and how it ended. */
-    record Result(int exitCode, String output) {
-        boolean ok() { return exitCode == 0; }
+    public record Result(int exitCode, String output) {
+        public boolean ok() { return exitCode == 0; }
 
         /** The program's first line of complaint, for a one-line error. */
-        String firstLine() {
+        public String firstLine() {
             return output.lines().map(String::strip).filter(l -> !l.isEmpty()).findFirst()
                     .orElse("exit status " + exitCode);
         }
     }
 
-    /** The absolute path of {@code program}, or a one-line error that says which package has it. */
-    static String find(String program, String debianPackage) {
-        return Processes.lookPath(program, ENV).map(Path::toString).orElseThrow(() -> new ContainerError(
-                "failed to set up the network: " + program + " not found (install the " + debianPackage + " package)"));
+    /** The absolute path of {@code program} on root's PATH, if it is installed. */
+    public static Optional<String> find(String program) {
+        return Processes.lookPath(program, ENV).map(Path::toString);
+    }
+
+    /**
+     * The absolute path of {@code program}, or an IllegalStateException that says which Debian
+     * package has it (callers that face a user check with {@link #find} first and say it better).
+     */
+    public static String require(String program, String debianPackage) {
+        return find(program).orElseThrow(() -> new IllegalStateException(
+                program + " not found (install the " + debianPackage + " package)"));
     }
 
     /** Runs {@code argv} in the caller's namespaces, {@code input} on its stdin. */
-    static Result run(List<String> argv, String input) {
+    public static Result run(List<String> argv, String input) {
         return run(argv, input, null);
     }
 
@@ -61,7 +66,7 @@ final class Programs {
      * (to join a namespace: it returns nothing, it throws to refuse) and then ends, so that no
      * thread of ours stays in that namespace.
      */
-    static Result run(List<String> argv, String input, Runnable beforeSpawn) {
+    public static Result run(List<String> argv, String input, Runnable beforeSpawn) {
         int[] in = Linux.pipe();
         int[] out = Linux.pipe();
         int pid;
@@ -109,7 +114,8 @@ final class Programs {
                     interrupted = true;   // a child may exist: we must reap it, so keep waiting
                 } catch (ExecutionException e) {
                     if (e.getCause() instanceof RuntimeException r) throw r;
-                    throw new ContainerError("failed to spawn a program in a network namespace: " + e.getCause(), e.getCause());
+                    if (e.getCause() instanceof Error r) throw r;
+                    throw new IllegalStateException("failed to spawn " + e.getCause(), e.getCause());
                 }
             }
         } finally {
@@ -126,14 +132,5 @@ final class Programs {
             Linux.close(fd);
         }
         return all.toString(StandardCharsets.UTF_8);
-    }
-
-    /** A file's content without its trailing newline, or empty if it cannot be read. */
-    static Optional<String> readFile(Path file) {
-        try {
-            return Optional.of(Files.readString(file).strip());
-        } catch (java.io.IOException e) {
-            return Optional.empty();
-        }
     }
 }
