@@ -424,7 +424,7 @@ class Step06Checks {
      * fails. STORE and CONFIG are given code (the store, images, rmi; run's use of the image
      * config): no TODO, a section.
      */
-    enum Concept {
+    enum Concept implements Hint {
         AUTH("06.1", "The token dance"),
         PLATFORM("06.2", "Index and platforms"),
         DIGEST("06.3", "Digests are the trust anchor"),
@@ -440,47 +440,16 @@ class Step06Checks {
             this.section = section;
         }
 
-        /** Said after a failure's first line (not in TODO(NN.M) form: that is the runtime's own line). */
-        String hint() {
-            return "[" + (todo == null ? "" : "TODO " + todo + "; ") + "read chapters/06-pull-image.adoc, section \"" + section + "\"]";
-        }
+        @Override
+        public String hint() { return Hint.of("06-pull-image.adoc", todo, section); }
     }
 
-    static void check(Jocker.Result r, boolean condition, String reason, Concept c) {
-        r.check(condition, reason + " " + c.hint());
-    }
+    static void check(Jocker.Result r, boolean condition, String reason, Concept c) { Hint.check(r, condition, reason, c); }
 
-    /** Fails unless the run exited 0. */
-    static Jocker.Result succeeds(Jocker.Result r, String what, Concept c) {
-        if (r.timedOut() || r.exitCode() != 0) {
-            fail(what + ": expected exit code 0, got " + (r.timedOut() ? "none (killed after " + r.took().toSeconds() + " s)"
-                    : r.exitCode()) + " " + c.hint() + "\n" + r);
-        }
-        return r;
-    }
+    static Jocker.Result succeeds(Jocker.Result r, String what, Concept c) { return Hint.succeeds(r, what, c); }
 
-    /**
-     * Fails unless the run was refused as a user error: exit 125, one line on stderr starting
-     * "jocker: " and containing every part; and not because a TODO is not done.
-     */
     static Jocker.Result refused(Jocker.Result r, String what, Concept c, String... parts) {
-        if (r.timedOut() || r.exitCode() != 125) {
-            fail(what + ": expected exit code 125, got " + (r.timedOut() ? "none (killed after " + r.took().toSeconds() + " s)"
-                    : r.exitCode()) + " " + c.hint() + "\n" + r);
-        }
-        List<String> lines = r.stderrLines();
-        if (lines.size() != 1 || !lines.get(0).startsWith("jocker: ")) {
-            fail(what + ": expected exactly one line on stderr, starting \"jocker: \", got " + lines.size() + " " + c.hint() + "\n" + r);
-        }
-        if (lines.get(0).contains("is not done")) {
-            fail(what + ": the run stopped at a TODO instead of refusing with the cause " + c.hint() + "\n" + r);
-        }
-        for (String part : parts) {
-            if (!lines.get(0).toLowerCase().contains(part.toLowerCase())) {
-                fail(what + ": expected the error line to mention " + Jocker.quote(part) + " " + c.hint() + "\n" + r);
-            }
-        }
-        return r;
+        return Hint.refused(r, what, c, parts);
     }
 
     /**

@@ -276,7 +276,7 @@ class Step07Checks {
      * The concepts of step 07: the TODO and the chapter section to read when a check about it
      * fails; the given code's concepts name a section only.
      */
-    enum Concept {
+    enum Concept implements Hint {
         CHAIN("07.1", "TODO 07.1"),
         WHITEOUT("07.2", "TODO 07.2"),
         MOUNT("07.3", "TODO 07.3: the mount"),
@@ -293,22 +293,13 @@ class Step07Checks {
             this.section = section;
         }
 
-        String hint() {
-            return "[" + (todo == null ? "" : "TODO " + todo + "; ") + "read chapters/07-overlay.adoc, section \"" + section + "\"]";
-        }
+        @Override
+        public String hint() { return Hint.of("07-overlay.adoc", todo, section); }
     }
 
-    static void check(Jocker.Result r, boolean condition, String reason, Concept c) {
-        r.check(condition, reason + " " + c.hint());
-    }
+    static void check(Jocker.Result r, boolean condition, String reason, Concept c) { Hint.check(r, condition, reason, c); }
 
-    static Jocker.Result succeeds(Jocker.Result r, String what, Concept c) {
-        if (r.timedOut() || r.exitCode() != 0) {
-            fail(what + ": expected exit code 0, got " + (r.timedOut() ? "none (killed after " + r.took().toSeconds() + " s)"
-                    : r.exitCode()) + " " + c.hint() + "\n" + r);
-        }
-        return r;
-    }
+    static Jocker.Result succeeds(Jocker.Result r, String what, Concept c) { return Hint.succeeds(r, what, c); }
 
     static Step06Checks.Root root(Jocker jocker, String name) throws IOException {
         return Step06Checks.root(jocker, name);

@@ -69,7 +69,7 @@ public final class Layers {
      * as Docker's {@code vfs} storage driver does (one plain copy per container); a rootfs tarball,
      * which {@link ImageRun} names instead, still goes to {@code tarballs} (step 02's unpacking).
      */
-    public static final class Source implements RootfsSource {
+    public static class Source implements RootfsSource {
         private final ImageHooks hooks;
         private final RootfsSource tarballs;
 
@@ -86,15 +86,23 @@ public final class Layers {
                 return;
             }
             ImageStore store = ImageStore.open();
-            Path rootfs = container.rootfs();
             // Shared: an rmi meanwhile waits instead of deleting a layer we are reading.
             try (StoreLock.Held held = store.lockShared()) {
                 Digest digest = Digest.parse(manifest);
                 Manifest m = Manifest.parse(store.read(digest), "manifest " + digest);
-                Files.createDirectory(rootfs);
-                apply(m.layers, store::blobPath, rootfs, hooks,
-                        container.config.annotations.getOrDefault(ImageRun.REF, manifest));
+                prepareImage(container, store, m, container.config.annotations.getOrDefault(ImageRun.REF, manifest));
             }
+        }
+
+        /**
+         * Makes the container's root filesystem from the image whose manifest is {@code m}, under the
+         * store's shared lock, and sets {@code config.root.path}: here by applying every layer into
+         * {@code CONTAINER_DIR/rootfs}; step 07 hands it to a storage driver instead.
+         */
+        protected void prepareImage(Container container, ImageStore store, Manifest m, String name) throws Exception {
+            Path rootfs = container.rootfs();
+            Files.createDirectory(rootfs);
+            apply(m.layers, store::blobPath, rootfs, hooks, name);
             container.config.root.path = rootfs.toString();
         }
 
