@@ -9,7 +9,7 @@ JBANG_VERSION=0.132.1
 JBANG_HOME=/usr/local/lib/jbang
 JBANG_LAUNCHER=/usr/local/bin/jbang
 # The steps that exist, in order; the most advanced solution is the last one.
-STEPS=(01_fork_exec 02_chroot 03_mount_ns 04_pid_ns 05_cgroups 06_pull_image 07_overlay)
+STEPS=(01_fork_exec 02_chroot 03_mount_ns 04_pid_ns 05_cgroups 06_pull_image 07_overlay 08_network)
 
 usage() {
   cat <<'USAGE'
@@ -18,7 +18,7 @@ Usage: ./build.sh COMMAND [ARGS]
 The workbook's one entry point. Every command except --help needs root (sudo).
 
 Commands:
-  setup              Install what is missing (JDK 17+, JBang, busybox, iproute2), warm the
+  setup              Install what is missing (JDK 17+, JBang, busybox, iproute2, iptables), warm the
                      JBang cache and build the embedded busybox image. Safe to run again.
   demo               Set up if needed, then run a container from the embedded busybox image
                      with the most advanced solution, and show what isolation it has.
@@ -248,6 +248,7 @@ warm_jbang() {
   for f in "$ROOT"/solutions/*.java; do
     case "$(basename "$f")" in
       01_*) set -- true ;;
+      0[89]_*) set -- --network none busybox true ;;   # no jocker0 bridge made by setup
       *) set -- busybox true ;;
     esac
     JOCKER_ROOT="$root" JOCKER_CGROUP_PARENT="$parent" jbang "$f" run "$@" </dev/null >/dev/null 2>&1 \
@@ -265,6 +266,7 @@ cmd_setup() {
   if [ "$(java_major)" -lt 17 ]; then apt_install default-jdk-headless; fi
   [ "$(java_major)" -ge 17 ] || die "Java 17 or newer is needed; found $(java_major)"
   apt_install busybox-static iproute2 tar util-linux mount
+  case "${STEPS[-1]%%_*}" in 0[89]) install_network_tools ;; esac
   install_jbang
   build_busybox_image
   prepare_cgroup_v2_vm
@@ -284,6 +286,7 @@ cmd_demo() {
   require_root demo
   setup_if_needed
   local last="${STEPS[-1]}" opts=()
+  case "${last%%_*}" in 0[89]) install_network_tools ;; esac
   # The options the most advanced step understands: a hostname from step 03, limits from step 05.
   case "${last%%_*}" in
     0[34]) opts=(--hostname demo) ;;
@@ -315,6 +318,12 @@ install_registry_tools() {
   apt_install docker-registry skopeo umoci apache2-utils
 }
 
+# Step 08 on, a container's network is made with the host's ip and iptables (iptables-restore
+# too): for the runs of step 08 and later, their checks, and the demo of the last solution.
+install_network_tools() {
+  apt_install iproute2 iptables
+}
+
 cmd_test() {
   require_root test
   local usage="usage: ./build.sh test [--all] [--jobs N]" opts=()
@@ -327,6 +336,7 @@ cmd_test() {
   done
   setup_if_needed
   install_registry_tools
+  install_network_tools
   mkdir -p "$BUILD/test-results"
   jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results"
 }
@@ -347,6 +357,7 @@ cmd_check() {
   step_file "$nn" "$dir" >/dev/null
   setup_if_needed
   if [ "$((10#$nn))" -ge 6 ]; then install_registry_tools; fi
+  if [ "$((10#$nn))" -ge 8 ]; then install_network_tools; fi
   mkdir -p "$BUILD/check-results"
   jbang "$ROOT/tests/harness/Checks.java" check "$nn" --dir "$dir" "${opts[@]}" --root "$ROOT" --reports "$BUILD/check-results"
 }

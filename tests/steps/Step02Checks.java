@@ -172,14 +172,8 @@ class Step02Checks {
         Path tar = jocker.root().resolve("absolute-" + token + ".tar");
         Path hostAbs = Path.of("/jocker-abs-" + token);
         Path hostPlanted = Path.of("/tmp/jocker-planted-" + token);
-        try (TarArchiveOutputStream out = tarOut(tar);
-                TarArchiveInputStream in = new TarArchiveInputStream(Files.newInputStream(jocker.image()))) {
-            // The busybox image as it is, then the entries under test.
-            for (TarArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
-                out.putArchiveEntry(e);
-                if (e.isFile()) in.transferTo(out);
-                out.closeArchiveEntry();
-            }
+        try (TarArchiveOutputStream out = tarOut(tar)) {
+            copyEntries(jocker.image(), out);   // the busybox image as it is, then the entries under test
             file(out, "/jocker-abs-" + token, "abs " + token + "\n");
             symlink(out, "/hostlink-" + token, "/tmp");
             file(out, "/hostlink-" + token + "/jocker-planted-" + token, "planted " + token + "\n");
@@ -244,6 +238,17 @@ class Step02Checks {
             }
         }
         throw new IOException("no " + name + " in " + tarball);
+    }
+
+    /** Every entry of the tarball {@code image}, as it is, into {@code out}: an image to add entries to. */
+    static void copyEntries(Path image, TarArchiveOutputStream out) throws IOException {
+        try (TarArchiveInputStream in = new TarArchiveInputStream(Files.newInputStream(image))) {
+            for (TarArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                out.putArchiveEntry(e);
+                if (e.isFile()) in.transferTo(out);
+                out.closeArchiveEntry();
+            }
+        }
     }
 
     static TarArchiveOutputStream tarOut(Path tar) throws IOException {

@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
+import jocker.kernel.HostPrograms;
 import jocker.kernel.Linux;
 import jocker.kernel.MountInfo;
 import jocker.kernel.Processes;
@@ -21,11 +22,15 @@ import jocker.kernel.Trees;
  * <ol>
  *   <li>every run the class started that still runs: the runtime and its children, SIGKILLed and reaped;</li>
  *   <li>processes in the class's cgroup parent (in any hierarchy), SIGKILLed, and its cgroups removed;</li>
+ *   <li>the class's network (step 08 on): veths on its bridge, the jumps to its iptables chains,
+ *       the chains, the bridge; the leases under the state root;</li>
  *   <li>mounts under the state root, detached;</li>
  *   <li>container directories under the state root; then the state root is deleted.</li>
  * </ol>
  * A run still running after its check (one that failed midway, or timed out) is a leftover, and so
- * is anything a runtime left (a container directory, a mount, a cgroup, a process in it): {@link
+ * is anything a runtime left (a container directory, a mount, a cgroup, a process in it, a veth, a
+ * lease, a container's iptables rule; the bridge and the network's own rules may stay, as jocker0
+ * does, and are removed without a word): {@link
  * JockerExtension} reports them as a failing check, after removing them.
  *
  * <p>A shutdown hook does the same for the classes still open when the harness is interrupted.
@@ -79,6 +84,7 @@ final class Cleanup {
                 left.add("cannot list " + containers + ": " + e);
             }
         }
+        left.addAll(removeNetwork(jocker.network(), root));
         for (String mount : detachMountsUnder(root)) left.add("mount " + mount);
         try {
             Trees.delete(root);
@@ -162,6 +168,81 @@ final class Cleanup {
                 Jocker.sleep(50);
             }
         }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The network: the class's own bridge and chains, by their exact names
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * Removes the class's network and returns what a container left in it: a veth still on the
+     * bridge, a lease, a rule of a container (one with a {@code jocker:ID} comment) in the chains.
+     * The bridge, the chains, the jumps to them and the network's own rules are the network's: they
+     * stay after a run, as jocker0 does, and are removed here without being reported.
+     */
+    static List<String> removeNetwork(Jocker.TestNetwork net, Path root) {
+        List<String> left = new ArrayList<>();
+        Path networks = root.resolve("networks");
+        boolean bridge = Files.exists(Path.of("/sys/class/net", net.bridge()));
+        if (!bridge && !Files.isDirectory(networks)) {
+            net.release();
+            return left;                    // no run of this class made a network (steps 01-07)
+        }
+        try (Stream<Path> s = Files.walk(networks)) {
+            s.filter(p -> p.getParent() != null && p.getParent().getFileName().toString().equals("leases"))
+                    .sorted().forEach(p -> left.add("lease " + p));
+        } catch (IOException | RuntimeException e) {
+            // no networks directory: no lease
+        }
+        for (String port : portsOf(net.bridge())) {
+            left.add("network interface " + port + " on bridge " + net.bridge());
+            iproute("link", "delete", port);
+        }
+        List<String> chains = List.of(net.chains(), net.chains() + "-POSTROUTING", net.chains() + "-FORWARD");
+        for (String table : List.of("nat", "filter")) {
+            for (String line : iptables("-t", table, "-S").output().lines().toList()) {
+                List<String> words = List.of(line.split(" "));
+                int j = words.indexOf("-j");
+                boolean ours = words.size() > 1 && chains.contains(words.get(1));
+                if (ours && line.contains("jocker:")) left.add("iptables rule " + line);
+                if (!ours && words.get(0).equals("-A") && j > 0 && j + 1 < words.size() && chains.contains(words.get(j + 1))
+                        && !line.contains("\"")) {
+                    List<String> delete = new ArrayList<>(List.of("-t", table, "-D"));
+                    delete.addAll(words.subList(1, words.size()));
+                    iptables(delete.toArray(new String[0]));   // a jump from a host chain to ours
+                }
+            }
+            for (String chain : chains) {
+                if (iptables("-t", table, "-S", chain).ok()) {
+                    iptables("-t", table, "-F", chain);
+                    iptables("-t", table, "-X", chain);
+                }
+            }
+        }
+        if (bridge) iproute("link", "delete", net.bridge());
+        net.release();
+        return left;
+    }
+
+    /** The interfaces whose master is {@code bridge}: /sys/class/net/BRIDGE/brif/. */
+    private static List<String> portsOf(String bridge) {
+        try (Stream<Path> s = Files.list(Path.of("/sys/class/net", bridge, "brif"))) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static HostPrograms.Result iptables(String... args) {
+        List<String> argv = new ArrayList<>(List.of(HostPrograms.require("iptables", "iptables"), "-w"));
+        argv.addAll(List.of(args));
+        return HostPrograms.run(argv, "");
+    }
+
+    private static HostPrograms.Result iproute(String... args) {
+        List<String> argv = new ArrayList<>(List.of(HostPrograms.require("ip", "iproute2")));
+        argv.addAll(List.of(args));
+        return HostPrograms.run(argv, "");
     }
 
     // ------------------------------------------------------------------------------------------

@@ -32,7 +32,12 @@ import jocker.kernel.Processes;
  * <ul>
  *   <li>a state root ({@code JOCKER_ROOT}), a fresh temp directory whose {@code images/busybox.tar}
  *       links to {@code build/images/busybox.tar};</li>
- *   <li>a cgroup parent ({@code JOCKER_CGROUP_PARENT=jocker-test-RANDOM}).</li>
+ *   <li>a cgroup parent ({@code JOCKER_CGROUP_PARENT=jocker-test-RANDOM});</li>
+ *   <li>a network (step 08 on): a bridge {@code jktRANDOM}, iptables chains {@code JKTRANDOM...}
+ *       and a subnet 10.213.N.0/24 that no other class and no route of the host has
+ *       ({@code JOCKER_BRIDGE}, {@code JOCKER_CHAINS}, {@code JOCKER_SUBNET}), and
+ *       {@code JOCKER_FORWARDING=0}: the host's ip_forward is left alone, nothing is routed beyond
+ *       the host. Never jocker0, the JOCKER chains or 10.213.0.0/24.</li>
  * </ul>
  * Every run of the class is tracked; after each check whatever still runs is killed, and after the
  * class {@link Cleanup} removes what the runs left (and reports it as a failing check).
@@ -71,17 +76,19 @@ final class Jocker {
     private final Path repo;          // null when not run from the harness
     private final Path root;
     private final String cgroupParent;
+    private final TestNetwork network;
     private final List<Running> runs; // shared with the copies made by withScript
     private final List<String> killed;
 
-    private Jocker(Path script, int step, Path image, Path repo, Path root, String cgroupParent, List<Running> runs,
-            List<String> killed) {
+    private Jocker(Path script, int step, Path image, Path repo, Path root, String cgroupParent, TestNetwork network,
+            List<Running> runs, List<String> killed) {
         this.script = script;
         this.step = step;
         this.image = image;
         this.repo = repo;
         this.root = root;
         this.cgroupParent = cgroupParent;
+        this.network = network;
         this.runs = runs;
         this.killed = killed;
     }
@@ -109,7 +116,7 @@ final class Jocker {
         Path root = Files.createTempDirectory("jocker-check-root-");
         Files.createDirectories(root.resolve("images"));
         Files.createSymbolicLink(root.resolve("images").resolve("busybox.tar"), image);
-        Jocker jocker = new Jocker(script, step, image, repo, root, "jocker-test-" + hex(6),
+        Jocker jocker = new Jocker(script, step, image, repo, root, "jocker-test-" + hex(6), TestNetwork.make(),
                 new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>());
         Cleanup.register(jocker);
         return jocker;
@@ -120,8 +127,8 @@ final class Jocker {
      * test): same state root, cgroup parent and tracked runs.
      */
     Jocker withScript(Path otherScript, int otherStep) {
-        return new Jocker(otherScript.toAbsolutePath().normalize(), otherStep, image, repo, root, cgroupParent, runs,
-                killed);
+        return new Jocker(otherScript.toAbsolutePath().normalize(), otherStep, image, repo, root, cgroupParent, network,
+                runs, killed);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -145,6 +152,47 @@ final class Jocker {
 
     /** The cgroup parent ($JOCKER_CGROUP_PARENT) of this class's runs: from step 05 on they make their cgroups under it. */
     String cgroupParent() { return cgroupParent; }
+
+    /** The network of this class's runs (step 08 on): its bridge, chains and subnet. */
+    TestNetwork network() { return network; }
+
+    /**
+     * A check class's own network names. The subnet's third number is taken from 1-199 (the unit
+     * tests' kernel checks use 200-249), never one another open class has or one the host routes.
+     */
+    record TestNetwork(String bridge, String chains, int third) {
+        private static final java.util.Set<Integer> TAKEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        static synchronized TestNetwork make() {
+            String tag = hex(4);
+            String routes = jocker.kernel.HostPrograms.find("ip")
+                    .map(ip -> jocker.kernel.HostPrograms.run(List.of(ip, "-4", "route", "show", "table", "all"), "").output())
+                    .orElse("");
+            int start = RANDOM.nextInt(199);
+            for (int i = 0; i < 199; i++) {
+                int third = 1 + (start + i) % 199;
+                if (!TAKEN.contains(third) && !routes.contains("10.213." + third + ".")) {
+                    TAKEN.add(third);
+                    return new TestNetwork("jkt" + tag, "JKT" + tag.toUpperCase(), third);
+                }
+            }
+            throw new IllegalStateException("no free subnet 10.213.1-199.0/24 for a check class");
+        }
+
+        /** Gives the subnet back, once the class's network is removed. */
+        void release() { TAKEN.remove(third); }
+
+        String subnet() { return "10.213." + third + ".0/24"; }
+
+        /** The bridge's address, the containers' gateway. */
+        String gateway() { return "10.213." + third + ".1"; }
+
+        /** The environment that gives a run this network. */
+        Map<String, String> environment() {
+            return Map.of("JOCKER_BRIDGE", bridge, "JOCKER_CHAINS", chains, "JOCKER_SUBNET", subnet(),
+                    "JOCKER_FORWARDING", "0");
+        }
+    }
 
     /** The step number a step file's name starts with: {@code 02_chroot.java} is 2. */
     static int stepOf(Path file) {
@@ -260,6 +308,7 @@ final class Jocker {
             e.remove("JOCKER_DEBUG");
             e.put("JOCKER_ROOT", root.toString());
             e.put("JOCKER_CGROUP_PARENT", cgroupParent);
+            e.putAll(network.environment());
             e.putAll(env);
             long started = System.nanoTime();
             Process p = pb.start();

@@ -27,7 +27,9 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
   grep cgroup /proc/self/mountinfo
 } > $R/env 2>&1
 
-export JOCKER_ROOT=/var/lib/jocker-vm JOCKER_CGROUP_PARENT=jocker-vm
+# JOCKER_NETWORK=none: from step 08 on, runs would make a bridge and NAT rules, which this VM's
+# kernel has no modules loaded for; the VM is about cgroups (earlier steps ignore it).
+export JOCKER_ROOT=/var/lib/jocker-vm JOCKER_CGROUP_PARENT=jocker-vm JOCKER_NETWORK=none
 mkdir -p $JOCKER_ROOT/images
 ln -s "$(cat $R/image)" $JOCKER_ROOT/images/busybox.tar
 eval "set -- $(cat $R/command)"
