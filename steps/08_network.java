@@ -9,6 +9,7 @@
 //        --network host the host's network. Whatever a container made goes when it ends.
 // Usage: jbang steps/08_network.java run [--network bridge|none|host] [-p [IP:]HOSTPORT:PORT[/udp]]
 //                                        [--subnet CIDR] IMAGE [COMMAND [ARG...]]
+//        jbang steps/08_network.java network ls | rm NAME
 //        (and pull, images, rmi, login, logout, diff, info as in step 07)
 // See:   chapters/08-network.adoc
 //
@@ -32,6 +33,7 @@ import jocker.cli.Cli;
 import jocker.network.Endpoint;
 import jocker.network.IpCommands;
 import jocker.network.Nat;
+import jocker.network.NetworkCommands;
 import jocker.network.NetworkHooks;
 import jocker.network.NetworkOptions;
 import jocker.network.Networking;
@@ -52,6 +54,10 @@ class Networked extends CopyOnWrite implements NetworkHooks {
     /** --network bridge|none|host, -p/--publish, --subnet. */
     @Override
     public List<ConfigOption> options() { return plus(super.options(), new NetworkOptions()); }
+
+    /** Step 07's commands, and network ls|rm: what removes the bridge once no container needs it. */
+    @Override
+    public List<Object> commands() { return plus(super.commands(), new NetworkCommands()); }
 
     /** The network feature: given code that calls the four methods below. */
     @Override

@@ -167,4 +167,31 @@ class Step08ModeChecks {
                 && bogus.stderrLines().get(0).contains("bogus"), "expected --network bogus to be refused: exit code 125, one line", MODES);
         Step08Checks.assertNothingLeft(jocker, bogus);
     }
+
+    @Test
+    @Order(6)
+    @DisplayName("network ls lists the network and its subnet; network rm removes its bridge, rules and chains, and refuses a network that is not there")
+    void networkRm() {
+        String name = jocker.network().bridge();   // a network is named after its bridge here (JOCKER_BRIDGE)
+        Step08Checks.ensureBridge(jocker);
+        Jocker.Result ls = jocker.run(List.of("network", "ls"));
+        Step08Checks.succeeds(ls, "network ls", CLEANUP);
+        Step08Checks.check(ls, ls.stdout().lines().anyMatch(l -> l.startsWith(name + " ") && l.contains(".0/24")),
+                "expected network ls to list the network " + name + " with its subnet", CLEANUP);
+        Jocker.Result rm = jocker.run(List.of("network", "rm", name));
+        Step08Checks.succeeds(rm, "network rm " + name, CLEANUP);
+        List<String> left = new java.util.ArrayList<>();
+        if (Files.exists(Path.of("/sys/class/net", name))) left.add("bridge " + name);
+        if (Files.exists(jocker.root().resolve("networks/" + name))) left.add("directory networks/" + name);
+        for (String table : List.of("nat", "filter")) {
+            Step08Checks.iptables("-t", table, "-S").lines().filter(l -> l.contains(jocker.network().chains()))
+                    .forEach(l -> left.add("iptables " + table + ": " + l));
+        }
+        Step08Checks.check(rm, left.isEmpty(), "expected network rm to remove the network's bridge, its rules and our chains,"
+                + " found:\n  " + String.join("\n  ", left), CLEANUP);
+        Jocker.Result again = jocker.run(List.of("network", "rm", name));
+        Step08Checks.check(again, again.exitCode() == 125 && again.stderrLines().size() == 1
+                && again.stderrLines().get(0).contains(name), "expected network rm of a network that is gone: exit code 125,"
+                + " one line naming it", CLEANUP);
+    }
 }

@@ -106,8 +106,15 @@ public final class StorageCommands {
                         + " storage, which keeps no record of its changes (run it with --storage-driver overlay)");
             }
             List<Path> lowers = Overlay.layerDirsTopFirst(dir, LayerStore.open());
+            // What the runtime itself made for its mounts (step 08's /etc/hosts over an image that
+            // has none) is not the container's doing: Docker keeps those in an "init" layer.
+            Set<String> mountPoints = new HashSet<>();
+            for (Config.Mount m : config.mounts) mountPoints.add(Path.of("/").resolve(m.destination).normalize().toString());
             StringBuilder out = new StringBuilder();
-            for (Change c : Changes.of(dir.resolve("upper"), lowers, hooks)) out.append(c).append('\n');
+            for (Change c : Changes.of(dir.resolve("upper"), lowers, hooks)) {
+                if (c.kind() == Change.Kind.ADDED && mountPoints.contains(c.path())) continue;
+                out.append(c).append('\n');
+            }
             System.out.print(out);
             return 0;
         }
