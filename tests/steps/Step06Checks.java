@@ -424,21 +424,13 @@ class Step06Checks {
      * fails. STORE and CONFIG are given code (the store, images, rmi; run's use of the image
      * config): no TODO, a section.
      */
-    enum Concept implements Hint {
-        AUTH("06.1", "The token dance"),
-        PLATFORM("06.2", "Index and platforms"),
-        DIGEST("06.3", "Digests are the trust anchor"),
-        WHITEOUT("06.4", "Whiteouts"),
-        STORE(null, "The image store: an OCI image layout"),
-        CONFIG(null, "Running a pulled image");
-
-        final String todo;
-        final String section;
-
-        Concept(String todo, String section) {
-            this.todo = todo;
-            this.section = section;
-        }
+    record Concept(String todo, String section) implements Hint {
+        static final Concept AUTH = new Concept("06.1", "The token dance");
+        static final Concept PLATFORM = new Concept("06.2", "Index and platforms");
+        static final Concept DIGEST = new Concept("06.3", "Digests are the trust anchor");
+        static final Concept WHITEOUT = new Concept("06.4", "Whiteouts");
+        static final Concept STORE = new Concept(null, "The image store: an OCI image layout");
+        static final Concept CONFIG = new Concept(null, "Running a pulled image");
 
         @Override
         public String hint() { return Hint.of("06-pull-image.adoc", todo, section); }

@@ -276,22 +276,14 @@ class Step07Checks {
      * The concepts of step 07: the TODO and the chapter section to read when a check about it
      * fails; the given code's concepts name a section only.
      */
-    enum Concept implements Hint {
-        CHAIN("07.1", "TODO 07.1"),
-        WHITEOUT("07.2", "TODO 07.2"),
-        MOUNT("07.3", "TODO 07.3: the mount"),
-        DIFF("07.4", "TODO 07.4"),
-        DRIVERS(null, "Storage drivers: vfs and overlay"),
-        STORE(null, "The layer store: one directory per layer, named by its chain id"),
-        CLEANUP(null, "Where the mount lives, and how it goes away");
-
-        final String todo;
-        final String section;
-
-        Concept(String todo, String section) {
-            this.todo = todo;
-            this.section = section;
-        }
+    record Concept(String todo, String section) implements Hint {
+        static final Concept CHAIN = new Concept("07.1", "TODO 07.1");
+        static final Concept WHITEOUT = new Concept("07.2", "TODO 07.2");
+        static final Concept MOUNT = new Concept("07.3", "TODO 07.3: the mount");
+        static final Concept DIFF = new Concept("07.4", "TODO 07.4");
+        static final Concept DRIVERS = new Concept(null, "Storage drivers: vfs and overlay");
+        static final Concept STORE = new Concept(null, "The layer store: one directory per layer, named by its chain id");
+        static final Concept CLEANUP = new Concept(null, "Where the mount lives, and how it goes away");
 
         @Override
         public String hint() { return Hint.of("07-overlay.adoc", todo, section); }
