@@ -15,7 +15,7 @@ usage() {
   cat <<'USAGE'
 Usage: ./build.sh COMMAND [ARGS]
 
-The workbook's one entry point. Every command except --help needs root (sudo).
+The workbook's one entry point. Every command except --help and doctor needs root (sudo).
 
 Commands:
   setup              Install what is missing (JDK 17+, JBang, busybox, iproute2, iptables), warm the
@@ -35,6 +35,9 @@ Commands:
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP).
   docs               Render README.adoc and chapters/ into the HTML book under build/book/.
+  doctor             Say, one line each, what this machine has for the workbook (root, kernel,
+                     namespaces, the cgroup layout, overlayfs, veth and bridge, iptables, JDK,
+                     JBang, the busybox image) and which step needs what is missing. Reads only.
   bench [--runs N]   Time a container's start (the last solution's "run busybox true") against
                      runc and crun starting the same rootfs, alternating; prints medians, ratios.
   bench pull [--runs N]
@@ -399,6 +402,60 @@ cmd_bench() {
   jbang "$ROOT/tests/bench/$bench.java" --repo "$ROOT" "${script[@]}" "$@"
 }
 
+# What this machine has for the workbook, one line each, and which step needs what is missing.
+# It only reads: /proc, /sys and the programs' versions; it makes nothing.
+cmd_doctor() {
+  local missing=0 v
+  line() { printf '  %-4s %-22s %s\n' "$1" "$2" "$3"; [ "$1" = ok ] || missing=$((missing + 1)); }
+  kconfig() {   # kconfig SYMBOL: y, m or nothing, from the running kernel's config where it is kept
+    { zcat /proc/config.gz 2>/dev/null || cat "/boot/config-$(uname -r)" 2>/dev/null; } | sed -n "s/^$1=//p"
+  }
+  module() {   # module NAME CONFIG_SYMBOL: loaded, built in, or available to load
+    if [ -d "/sys/module/$1" ]; then echo loaded
+    elif [ "$(kconfig "$2")" = y ] || grep -qs "/$1.ko" "/lib/modules/$(uname -r)/modules.builtin"; then echo "built into the kernel"
+    elif [ "$(kconfig "$2")" = m ] || grep -qs "/$1.ko" "/lib/modules/$(uname -r)/modules.dep"; then echo "a module, loaded on first use"
+    fi
+  }
+  echo "What this machine has for the workbook:"
+  if [ "$(id -u)" -eq 0 ]; then line ok root "running as root"; else line no root "not root: every step needs sudo"; fi
+  line ok kernel "Linux $(uname -r) on $(uname -m)"
+  local ns=() n
+  for n in mnt uts ipc pid net cgroup; do [ -e /proc/self/ns/$n ] || ns+=("$n"); done
+  if [ ${#ns[@]} -eq 0 ]; then line ok namespaces "mnt uts ipc pid net cgroup"
+  else line no namespaces "missing: ${ns[*]} (steps 03, 04 and 08 need them)"; fi
+  if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+    line ok cgroups "v2, controllers: $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null)"
+  elif [ -d /sys/fs/cgroup/memory ] || [ -d /sys/fs/cgroup/cpu ]; then
+    v=$(for d in /sys/fs/cgroup/*/; do [ -e "$d/cgroup.procs" ] && basename "$d"; done | grep -v '^unified$' | tr '\n' ' ')
+    if [ -e /sys/fs/cgroup/unified/cgroup.procs ]; then line ok cgroups "hybrid: v1 ${v% }; cgroup2 at /sys/fs/cgroup/unified"
+    else line ok cgroups "v1: ${v% }"; fi
+  else
+    line no cgroups "no cgroup filesystem at /sys/fs/cgroup (step 05 needs one)"
+  fi
+  if grep -qw overlay /proc/filesystems; then line ok overlayfs "in the kernel"
+  elif v=$(module overlay CONFIG_OVERLAY_FS) && [ -n "$v" ]; then line ok overlayfs "$v"
+  else line no overlayfs "not found: step 07 falls back to the vfs driver"; fi
+  for n in veth:CONFIG_VETH bridge:CONFIG_BRIDGE; do
+    if v=$(module "${n%%:*}" "${n#*:}") && [ -n "$v" ]; then line ok "${n%%:*}" "$v"
+    else line no "${n%%:*}" "not found: step 08's bridge network needs it (--network none or host still work)"; fi
+  done
+  if command -v iptables >/dev/null 2>&1; then
+    v=$(iptables -V 2>/dev/null)
+    case "$v" in *nf_tables*) line ok iptables "$v: the nf_tables backend" ;; *legacy*) line ok iptables "$v: the legacy backend" ;; *) line ok iptables "$v" ;; esac
+  else line no iptables "not installed: step 08 needs it (./build.sh setup installs it)"; fi
+  if command -v ip >/dev/null 2>&1; then line ok iproute2 "$(ip -V 2>&1 | head -1)"
+  else line no iproute2 "not installed: step 08 needs it (./build.sh setup installs it)"; fi
+  v=$(java_major)
+  if [ "$v" -ge 17 ]; then line ok java "Java $v"; else line no java "Java 17 or newer is needed (found: ${v/#0/none}; ./build.sh setup installs it)"; fi
+  if command -v jbang >/dev/null 2>&1; then line ok jbang "$(jbang version 2>/dev/null | head -1)"
+  else line no jbang "not installed: ./build.sh setup installs it"; fi
+  if [ -f "$STATE_ROOT/images/busybox.tar" ]; then line ok image "$STATE_ROOT/images/busybox.tar"
+  else line no image "no embedded busybox image yet: ./build.sh setup builds it"; fi
+  if [ "$missing" -eq 0 ]; then echo "Everything the steps need is here."; return 0; fi
+  echo "$missing missing: see the lines above."
+  return 1
+}
+
 main() {
   [ $# -ge 1 ] || { usage >&2; exit 125; }
   local cmd=$1; shift
@@ -411,6 +468,7 @@ main() {
     catch-up) cmd_catch_up "$@" ;;
     docs) cmd_docs "$@" ;;
     bench) cmd_bench "$@" ;;
+    doctor) cmd_doctor "$@" ;;
     *) printf 'build.sh: unknown command "%s"\n' "$cmd" >&2; usage >&2; exit 125 ;;
   esac
 }

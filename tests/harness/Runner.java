@@ -219,7 +219,8 @@ final class Runner {
                     case ABORTED -> Status.SKIP;   // an assumption did not hold
                     case FAILED -> Status.FAIL;
                 };
-                c.checks.add(new CheckRun(id.getDisplayName(), status, result.getThrowable().map(Runner::describe).orElse("")));
+                String why = result.getThrowable().map(status == Status.SKIP ? Runner::skipReason : Runner::describe).orElse("");
+                c.checks.add(new CheckRun(id.getDisplayName(), status, why));
             } else if (isClass(id)) {
                 ClassRun c = open.remove(id.getUniqueId());
                 if (c == null) return;
@@ -263,6 +264,16 @@ final class Runner {
     }
 
     /** An assertion's message; any other exception with its type and the top of its stack. */
+    /**
+     * Why a check did not run, as a sentence: an assumption's own message ("skipped: this host
+     * serves cpu from cgroup v1"), never the exception's class name and stack.
+     */
+    static String skipReason(Throwable t) {
+        String m = t.getMessage() == null ? "" : t.getMessage().replaceFirst("^Assumption failed: ", "").strip();
+        if (m.isEmpty() || m.equals("assumption is not true")) return "skipped: what it needs is not here";
+        return "skipped: " + m;
+    }
+
     static String describe(Throwable t) {
         if (t instanceof AssertionError && t.getMessage() != null) return t.getMessage();
         if (t instanceof java.util.concurrent.TimeoutException) return t.getMessage();   // JUnit's @Timeout: its stack says nothing

@@ -184,11 +184,11 @@ public final class Linux {
     /** In the order of their bits, so that a trace line reads the same in every run. */
     private static final Map<Long, String> CLONE_NAMES = new java.util.LinkedHashMap<>();
     static {
+        CLONE_NAMES.put((long) CLONE_FS, "CLONE_FS");
         CLONE_NAMES.put((long) CLONE_NEWNS, "CLONE_NEWNS"); CLONE_NAMES.put((long) CLONE_NEWCGROUP, "CLONE_NEWCGROUP");
         CLONE_NAMES.put((long) CLONE_NEWUTS, "CLONE_NEWUTS"); CLONE_NAMES.put((long) CLONE_NEWIPC, "CLONE_NEWIPC");
         CLONE_NAMES.put((long) CLONE_NEWUSER, "CLONE_NEWUSER"); CLONE_NAMES.put((long) CLONE_NEWPID, "CLONE_NEWPID");
         CLONE_NAMES.put((long) CLONE_NEWNET, "CLONE_NEWNET");
-        CLONE_NAMES.put((long) CLONE_FS, "CLONE_FS");
     }
 
     private static final Map<Long, String> MS_NAMES = new java.util.LinkedHashMap<>();
