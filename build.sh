@@ -19,7 +19,8 @@ The workbook's one entry point. Every command except --help and doctor needs roo
 
 Commands:
   setup              Install what is missing (JDK 17+, JBang, busybox, iproute2, iptables), warm the
-                     JBang cache and build the embedded busybox image. Safe to run again.
+                     JBang cache and build the embedded busybox image. Safe to run again. (qemu
+                     and a kernel for the cgroup v2 VM come only with test and check 05 --vm.)
   demo               Set up if needed, then run a container from the embedded busybox image
                      with the most advanced solution, and show what isolation it has.
   test [--all] [--jobs N]
@@ -28,10 +29,12 @@ Commands:
                      solution all of them; --all: every solution all of them) and the integrity
                      checks, N check classes at a time; ends with "N passed, N failed"; JUnit XML
                      goes to build/test-results.
-  check NN [--dir DIR] [--jobs N]
+  check NN [--dir DIR] [--jobs N] [--vm]
                      Check your step NN (steps/, or DIR) on the reference solutions of the steps
                      before it, then on your own, with a report of what failed and which TODO
-                     and chapter section to read.
+                     and chapter section to read. Step 05 is checked on this machine's cgroups;
+                     --vm also boots a cgroup v2 kernel under qemu where this machine is not
+                     pure v2 (test always does; qemu and the kernel are installed for it).
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP).
   docs               Render README.adoc and chapters/ into the HTML book under build/book/.
@@ -272,7 +275,6 @@ cmd_setup() {
   case "${STEPS[-1]%%_*}" in 0[89]) install_network_tools ;; esac
   install_jbang
   build_busybox_image
-  prepare_cgroup_v2_vm
   warm_jbang
   touch "$BUILD/.setup-done"
   say "setup done"
@@ -338,6 +340,7 @@ cmd_test() {
     esac
   done
   setup_if_needed
+  prepare_cgroup_v2_vm
   install_registry_tools
   install_network_tools
   mkdir -p "$BUILD/test-results"
@@ -346,14 +349,15 @@ cmd_test() {
 
 cmd_check() {
   require_root check
-  local usage="usage: ./build.sh check NN [--dir DIR] [--jobs N]"
+  local usage="usage: ./build.sh check NN [--dir DIR] [--jobs N] [--vm]"
   [ $# -ge 1 ] || die "$usage"
   local nn=$1; shift
-  local dir="$ROOT/steps" opts=()
+  local dir="$ROOT/steps" opts=() vm=
   while [ $# -gt 0 ]; do
     case "$1" in
       --dir) [ $# -ge 2 ] || die "$usage"; [ -d "$2" ] || die "no directory $2"; dir=$(cd "$2" && pwd); shift 2 ;;
       --jobs) [ $# -ge 2 ] || die "$usage"; opts+=(--jobs "$2"); shift 2 ;;
+      --vm) vm=1; shift ;;
       *) die "unexpected argument: $1 ($usage)" ;;
     esac
   done
@@ -361,6 +365,9 @@ cmd_check() {
   setup_if_needed
   if [ "$((10#$nn))" -ge 6 ]; then install_registry_tools; fi
   if [ "$((10#$nn))" -ge 8 ]; then install_network_tools; fi
+  # A learner's check proves the cgroups of this machine; the v2 VM (qemu, a kernel package)
+  # only on request, and always in test.
+  if [ -n "$vm" ]; then prepare_cgroup_v2_vm; else export JOCKER_VM="${JOCKER_VM:-never}"; fi
   mkdir -p "$BUILD/check-results"
   jbang "$ROOT/tests/harness/Checks.java" check "$nn" --dir "$dir" "${opts[@]}" --root "$ROOT" --reports "$BUILD/check-results"
 }

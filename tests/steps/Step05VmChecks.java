@@ -121,7 +121,7 @@ class Step05VmChecks {
     private Optional<String> whyNot;   // decided once, for the three checks
 
     private String decide(String mode) {
-        if (mode.equals("never")) return "JOCKER_VM=never";
+        if (mode.equals("never")) return "the cgroup v2 VM runs in ./build.sh test, and in check 05 with --vm (JOCKER_VM=never)";
         if (jocker.repo().isEmpty()) return "no jocker.repo: the VM checks run from the harness";
         if (mode.equals("auto")) {
             if (jocker.step() != 5) return "the VM runs for step 05's own file only (JOCKER_VM=always to force it)";
