@@ -100,14 +100,24 @@ public final class Layers {
          * {@code CONTAINER_DIR/rootfs}; step 07 hands it to a storage driver instead.
          */
         protected void prepareImage(Container container, ImageStore store, Manifest m, String name) throws Exception {
-            Path rootfs = container.rootfs();
-            Files.createDirectory(rootfs);
-            apply(m.layers, store::blobPath, rootfs, hooks, name);
-            container.config.root.path = rootfs.toString();
+            applyAsRootfs(container, m.layers, store::blobPath, hooks, name);
         }
 
         @Override
         public void release(Container container) throws Exception { tarballs.release(container); }
+    }
+
+    /**
+     * A full copy of the image as the container's root filesystem: {@code layers} applied into a new
+     * {@code CONTAINER_DIR/rootfs}, which becomes {@code config.root.path}. Step 06's way, and the
+     * vfs storage driver's.
+     */
+    public static void applyAsRootfs(Container container, List<Descriptor> layers, Function<Digest, Path> blobs,
+            ImageHooks hooks, String image) throws IOException {
+        Path rootfs = container.rootfs();
+        Files.createDirectory(rootfs);
+        apply(layers, blobs, rootfs, hooks, image);
+        container.config.root.path = rootfs.toString();
     }
 
     /** Applies a stored image's layers onto {@code rootfs}: the plan's entry point (see below). */

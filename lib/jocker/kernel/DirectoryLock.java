@@ -39,18 +39,40 @@ public final class DirectoryLock implements AutoCloseable {
 
     /** Takes the lock of {@code dir} (made if missing), waiting for other threads and processes. */
     public static DirectoryLock take(Path dir) throws IOException {
+        return acquire(dir, true);
+    }
+
+    /**
+     * Takes the lock of {@code dir} (made if missing) if no other thread or process holds it;
+     * null if one does. For a question like "is anybody still working on this?".
+     */
+    public static DirectoryLock tryTake(Path dir) throws IOException {
+        return acquire(dir, false);
+    }
+
+    private static DirectoryLock acquire(Path dir, boolean wait) throws IOException {
         Path file = dir.toAbsolutePath().normalize().resolve(".lock");
         ReentrantLock threads = IN_JVM.computeIfAbsent(file, f -> new ReentrantLock());
-        threads.lock();
+        if (wait) {
+            threads.lock();
+        } else if (!threads.tryLock()) {
+            return null;
+        }
         if (threads.getHoldCount() == 1) {
             try {
                 Files.createDirectories(file.getParent());
                 FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileLock lock;
                 try {
-                    FileLock ignored = ch.lock();   // released when the channel is closed
+                    lock = wait ? ch.lock() : ch.tryLock();   // released when the channel is closed
                 } catch (IOException | RuntimeException e) {
                     ch.close();
                     throw e;
+                }
+                if (lock == null) {   // another process has it
+                    ch.close();
+                    threads.unlock();
+                    return null;
                 }
                 CHANNELS.put(file, ch);
             } catch (IOException | RuntimeException e) {

@@ -2,8 +2,6 @@ package jocker.storage;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -11,14 +9,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 import jocker.image.Descriptor;
@@ -26,6 +20,7 @@ import jocker.image.Digest;
 import jocker.image.DigestingInputStream;
 import jocker.image.Layers;
 import jocker.image.StoreLock;
+import jocker.kernel.DirectoryLock;
 import jocker.kernel.Trees;
 import jocker.rootfs.RootfsTar;
 import jocker.runtime.Container;
@@ -41,7 +36,7 @@ import jocker.runtime.Log;
  *   layers/CHAINID/link         its short name, QX3V7KD2MA
  *   layers/.tmp-CHAINID-...     a layer being unpacked (or left half-done by a killed runtime)
  *   l/QX3V7KD2MA -> ../layers/CHAINID/diff     short names: many layers fit in one mount option
- *   locks/CHAINID               held while the layer is unpacked, so it is unpacked once
+ *   locks/CHAINID/.lock         held while the layer is unpacked, so it is unpacked once
  *   .lock                       shared while a container is made, exclusive while layers are pruned
  * </pre>
  * <b>Why the chain id</b> and not the layer's digest: a layer's tar only makes sense on top of the
@@ -61,7 +56,6 @@ public final class LayerStore {
     /** Short names: 10 letters and digits, 13 bytes per layer in the mount options with "l/" and ":". */
     private static final String ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     private static final int SHORT_NAME = 10;
-    private static final Map<Path, ReentrantLock> IN_THIS_JVM = new ConcurrentHashMap<>();
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path home;
@@ -105,17 +99,16 @@ public final class LayerStore {
         if (has(chainId)) return false;
         Files.createDirectories(layersDir());
         Files.createDirectories(home.resolve("l"));
-        try (AutoCloseable held = lock(chainId)) {
+        try (DirectoryLock held = DirectoryLock.take(lockDir(chainId.encoded()))) {
             if (has(chainId)) return false;   // another run unpacked it while we waited
             removeTemporaries(chainId);
             unpack(chainId, source, hooks);
             return true;
-        } catch (IOException | RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IOException(e);
         }
     }
+
+    /** The directory whose lock is held while the layer {@code hex} is unpacked. */
+    private Path lockDir(String hex) { return home.resolve("locks").resolve(hex); }
 
     private void unpack(Digest chainId, Source source, StorageHooks hooks) throws IOException {
         long t0 = System.nanoTime();
@@ -192,7 +185,7 @@ public final class LayerStore {
                 String name = dir.getFileName().toString();
                 if (name.startsWith(TEMP)) {
                     String hex = name.substring(TEMP.length()).split("-")[0];
-                    try (AutoCloseable lock = tryLock(hex)) {
+                    try (DirectoryLock lock = DirectoryLock.tryTake(lockDir(hex))) {
                         if (lock != null) removeWithLink(dir);   // else: a live unpacker's
                     }
                     continue;
@@ -206,10 +199,6 @@ public final class LayerStore {
                 removeWithLink(doomed);
                 deleted.add(chainId);
             }
-        } catch (IOException | RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IOException(e);
         }
         return deleted;
     }
@@ -242,51 +231,6 @@ public final class LayerStore {
             Trees.delete(dir);
         } catch (IOException e) {
             Log.error("failed to remove %s: %s", dir, Log.reason(e));
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // One lock per layer: fcntl locks for other processes, a Java lock for other threads of ours
-    // ------------------------------------------------------------------------------------------
-
-    private AutoCloseable lock(Digest chainId) throws IOException {
-        return lock(chainId.encoded(), true);
-    }
-
-    private AutoCloseable tryLock(String hex) throws IOException {
-        return lock(hex, false);
-    }
-
-    private AutoCloseable lock(String hex, boolean wait) throws IOException {
-        Path file = home.resolve("locks").resolve(hex);
-        Files.createDirectories(file.getParent());
-        ReentrantLock local = IN_THIS_JVM.computeIfAbsent(file, f -> new ReentrantLock());
-        if (wait) {
-            local.lock();
-        } else if (!local.tryLock()) {
-            return null;
-        }
-        FileChannel channel = null;
-        try {
-            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock lock = wait ? channel.lock() : channel.tryLock();
-            if (lock == null) {
-                channel.close();
-                local.unlock();
-                return null;
-            }
-            FileChannel ch = channel;
-            return () -> {
-                try {
-                    ch.close();   // releases the fcntl lock
-                } finally {
-                    local.unlock();
-                }
-            };
-        } catch (IOException | RuntimeException e) {
-            if (channel != null) channel.close();
-            local.unlock();
-            throw e;
         }
     }
 }

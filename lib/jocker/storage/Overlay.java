@@ -61,7 +61,7 @@ public final class Overlay implements StorageDriver {
         long t0 = System.nanoTime();
         // Shared: a prune waits until our layers are named in containers/ID/lower.
         try (var held = layers.lockShared()) {
-            List<Digest> chain = chainIds(image, hooks);
+            List<Digest> chain = chainIds(image.diffIds(), hooks);
             int unpacked = 0;
             for (int i = 0; i < chain.size(); i++) {
                 var source = new LayerStore.Source(image.layers().get(i), image.blobs().apply(image.layers().get(i).digest),
@@ -91,11 +91,11 @@ public final class Overlay implements StorageDriver {
         }
     }
 
-    /** The chain id of every layer, bottom first, by the step's {@link StorageHooks#chainId}. */
-    public static List<Digest> chainIds(ImageLayers image, StorageHooks hooks) {
+    /** The chain id of every layer, bottom first, from their diff ids, by the step's {@link StorageHooks#chainId}. */
+    public static List<Digest> chainIds(List<Digest> diffIds, StorageHooks hooks) {
         List<Digest> chain = new ArrayList<>();
         Digest parent = null;
-        for (Digest diffId : image.diffIds()) {
+        for (Digest diffId : diffIds) {
             parent = hooks.chainId(parent, diffId);
             chain.add(parent);
         }

@@ -60,9 +60,7 @@ public final class StorageCommands {
         Set<Digest> keep = new HashSet<>();
         if (Files.exists(jocker.rootfs.Images.dir().resolve(ImageLayout.INDEX_FILE))) {
             for (ImageStore.Image i : ImageStore.open().list()) {
-                if (i.config().rootfs == null) continue;
-                Digest parent = null;
-                for (Digest diffId : i.config().rootfs.diffIds) keep.add(parent = hooks.chainId(parent, diffId));
+                if (i.config().rootfs != null) keep.addAll(Overlay.chainIds(i.config().rootfs.diffIds, hooks));
             }
         }
         Path containers = Container.containersDir();

@@ -1,8 +1,5 @@
 package jocker.storage;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 import jocker.image.ImageHooks;
 import jocker.image.Layers;
 import jocker.runtime.Container;
@@ -24,9 +21,6 @@ public final class Vfs implements StorageDriver {
 
     @Override
     public void create(Container container, ImageLayers image) throws Exception {
-        Path rootfs = container.rootfs();
-        Files.createDirectory(rootfs);
-        Layers.apply(image.layers(), image.blobs(), rootfs, hooks, image.name());
-        container.config.root.path = rootfs.toString();
+        Layers.applyAsRootfs(container, image.layers(), image.blobs(), hooks, image.name());
     }
 }
