@@ -170,6 +170,17 @@ abstract class BenchKit {
         return s.length() <= 400 ? s : s.substring(0, 200) + " ... " + s.substring(s.length() - 150);
     }
 
+    /**
+     * {@code --network none} for a script whose {@code run} has a network (step 08 on), else nothing:
+     * a bench times a container's start or its storage, and runc's own spec gives a network
+     * namespace with lo only too; a bridge network would also leave a bridge, NAT rules and
+     * ip_forward on the host (the network outlives its containers, as docker0 does).
+     */
+    static List<String> networkNone(Path script, Map<String, String> env) throws IOException, InterruptedException {
+        Result help = exec(List.of("jbang", script.toString(), "run", "--help"), env);
+        return (help.out() + help.err()).contains("--network") ? List.of("--network", "none") : List.of();
+    }
+
     record Result(List<String> command, int code, String out, String err) {}
 
     /** Runs a command to its end (5 minutes at most), its input /dev/null, its output kept. */

@@ -119,8 +119,7 @@ public class OverlayBench extends ImageBench {
         check(exec(List.of(jbang, s, "pull", small), env), "jbang pull " + small);
         // Storage alone: a later step's network (a bridge, a veth pair and NAT rules per container)
         // would cost both images alike, and add its own noise and host state.
-        Result help = exec(List.of(jbang, s, "run", "--help"), env);
-        if ((help.out() + help.err()).contains("--network")) runOptions = List.of("--network", "none");
+        runOptions = networkNone(script, env);
         System.out.printf("%nscript: %s, run %s%n", repo.relativize(script),
                 runOptions.isEmpty() ? "as it is" : String.join(" ", runOptions) + " (storage alone)");
 

@@ -16,6 +16,8 @@
 //   java command     the java command line JBang prints for `SCRIPT run busybox true`
 //                    (`java -cp JBANG_JARS dev.jbang.Main ...` prints it and exits 255), run directly
 //   jbang SCRIPT     what a learner types: `jbang SCRIPT run busybox true`, through the launcher
+//                    (`run --network none` from step 08 on: runc's spec, too, gives the container
+//                    a network namespace with lo only, and no bridge or NAT rules are left behind)
 //   --also NAME=CMD  any shell command, for experiments (run with bash -c)
 // and prints the median and the minimum of each in ms, the ratio of its median to runc's, and
 // its median CPU time (less sensitive to a busy machine than the wall clock). The script is run
@@ -122,7 +124,7 @@ public class StartLatency extends BenchKit {
         Files.createSymbolicLink(root.resolve("images/busybox.tar"), image);
         Map<String, String> env = Map.of("JOCKER_ROOT", root.toString(), "JOCKER_CGROUP_PARENT", tag);
 
-        List<String> runArgs = List.of("run", "busybox", "true");
+        List<String> busyboxTrue = List.of("busybox", "true");
         List<Bench> benches = new ArrayList<>();
         benches.add(new Bench("runc run", List.of("runc", "run", "--bundle", bundle.toString(), "%ID%"), Map.of(),
                 List.of("runc", "delete", "--force", "%ID%")));
@@ -141,6 +143,9 @@ public class StartLatency extends BenchKit {
         for (Path script : scripts) {
             // Build the script (and let a //CDS archive be dumped) before JBang prints its command.
             String label = scripts.size() == 1 ? script.getFileName().toString() : label(script);
+            List<String> runArgs = new ArrayList<>(List.of("run"));
+            runArgs.addAll(networkNone(script, env));   // as runc's spec: a network namespace with lo
+            runArgs.addAll(busyboxTrue);
             List<String> jbang = new ArrayList<>(List.of("jbang", script.toString()));
             jbang.addAll(runArgs);
             check(exec(jbang, env), "jbang " + script);
