@@ -60,8 +60,10 @@ public final class ImageRun implements ConfigOption {
     @Override
     public void configure(Config config) {
         Platform wanted = platform == null ? null : Platform.parse(platform);
-        ImageStore store = ImageStore.open();
-        Optional<Image> stored = store.find(image).filter(i -> wanted == null || wanted.matches(i.platform()));
+        // A run that pulls nothing only reads: no store is made for a tarball's run.
+        Optional<ImageStore> existing = ImageStore.openExisting();
+        Optional<Image> stored = existing.flatMap(s -> s.find(image))
+                .filter(i -> wanted == null || wanted.matches(i.platform()));
         if (stored.isEmpty()) {
             Path tarball = tarball();
             if (tarball != null) {
@@ -69,7 +71,7 @@ public final class ImageRun implements ConfigOption {
                 ImageArgs.configure(config, tarball, command);
                 return;
             }
-            stored = Optional.of(pull(store, wanted));
+            stored = Optional.of(pull(existing.orElseGet(ImageStore::open), wanted));
         }
         apply(stored.get(), wanted, config);
     }

@@ -121,6 +121,13 @@ public final class ImageStore {
     /** The store under the state root: {@code $JOCKER_ROOT/images}, else {@code /var/lib/jocker/images}. */
     public static ImageStore open() { return open(Images.dir()); }
 
+    /** The store under the state root if one was made (by a pull), without creating it. */
+    public static Optional<ImageStore> openExisting() {
+        Path dir = Images.dir().toAbsolutePath().normalize();
+        if (!Files.isRegularFile(dir.resolve(ImageLayout.INDEX_FILE))) return Optional.empty();
+        return Optional.of(open(dir));
+    }
+
     /**
      * Opens the layout at {@code dir}, creating {@code oci-layout}, {@code index.json} and
      * {@code blobs/sha256} if missing (each atomically); a store that exists is only read.
