@@ -37,7 +37,9 @@ Commands:
                      pure v2 (test always does; qemu and the kernel are installed for it).
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP).
-  docs               Render README.adoc and chapters/ into the HTML book under build/book/.
+  docs [--check]     Render README.adoc and chapters/ into the HTML book under build/book/; fails
+                     on any Asciidoctor warning. --check opens it in headless Chromium (installed
+                     for it) and keeps a screenshot per page in build/book-screenshots/.
   doctor             Say, one line each, what this machine has for the workbook (root, kernel,
                      namespaces, the cgroup layout, overlayfs, veth and bridge, iptables, JDK,
                      JBang, the busybox image) and which step needs what is missing. Reads only.
@@ -344,7 +346,17 @@ cmd_test() {
   install_registry_tools
   install_network_tools
   mkdir -p "$BUILD/test-results"
-  jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results"
+  # The book first: rendered strictly and checked in Chromium, then the chapters' transcripts run
+  # (docs/Transcripts.java; those of ./build.sh check take minutes: with --all only).
+  local book_rc=0 rc=0 transcripts=()
+  [[ " ${opts[*]:-} " == *" --all "* ]] && transcripts=(--checks)
+  (cmd_docs --check && jbang "$ROOT/docs/Transcripts.java" "$ROOT" "${transcripts[@]}") || book_rc=$?
+  jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results" || rc=$?
+  if [ "$book_rc" -ne 0 ]; then
+    printf 'FAIL  the book: ./build.sh docs --check or docs/Transcripts.java failed (exit %s): see their lines above\n' "$book_rc"
+    [ "$rc" -ne 0 ] || rc=1
+  fi
+  return "$rc"
 }
 
 cmd_check() {
@@ -386,10 +398,20 @@ cmd_catch_up() {
   say "steps/$(basename "$learner") is now the solution of step $1"
 }
 
+# The book, rendered strictly (docs/Book.java fails on any warning of Asciidoctor, a missing
+# include or tag, and a chapter that includes from solutions/); --check then opens every page in
+# headless Chromium (docs/BookCheck.java: pages, figures, highlighting; a screenshot per page in
+# build/book-screenshots/). Chromium is installed for --check only, which test uses.
 cmd_docs() {
+  local check=
+  case "${1:-}" in --check) check=1 ;; "") ;; *) die "usage: ./build.sh docs [--check]" ;; esac
   command -v jbang >/dev/null 2>&1 || cmd_setup
   jbang "$ROOT/docs/Book.java" "$ROOT" "$BUILD/book"
   say "the book is in build/book/index.html"
+  if [ -n "$check" ]; then
+    apt_install chromium
+    jbang "$ROOT/docs/BookCheck.java" "$BUILD/book" "$BUILD/book-screenshots"
+  fi
 }
 
 # Start latency against the reference runtimes (tests/bench/StartLatency.java has the details);

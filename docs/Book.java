@@ -6,9 +6,12 @@
 //        (default: ROOT/build/book). README.adoc becomes OUT/index.html, each chapter
 //        OUT/NN-name.html, each page self-contained (stylesheet embedded, no network needed).
 //
-// The chapters pull their code from steps/, solutions/ and lib/ by tag; an include that does
-// not resolve, or any other warning of Asciidoctor, fails the build (exit 1), so the book can
-// never show a snippet that has drifted away from the code.
+// The chapters pull their code from steps/ and lib/ by tag; only chapters/answers.adoc, the
+// appendix of answers, includes from solutions/. The build fails (exit 1, one line per problem)
+// on any warning or error of Asciidoctor (an include file or a tag that is missing, a callout
+// without its code, ...), on an include that left "Unresolved directive" in the page, and on a
+// chapter or the README that includes from solutions/: the book can never show a snippet that
+// has drifted away from the code, nor a learner an answer before the answers page.
 //
 //JAVA 17+
 //DEPS org.asciidoctor:asciidoctorj:3.0.0
@@ -26,6 +29,10 @@ import org.asciidoctor.SafeMode;
 import org.asciidoctor.log.Severity;
 
 class Book {
+    /** An include directive whose target lies in solutions/ (commented-out lines do not count). */
+    static final java.util.regex.Pattern SOLUTIONS_INCLUDE =
+            java.util.regex.Pattern.compile("^\\s*include::(?:[^\\[]*/)?solutions/");
+
     public static void main(String[] args) throws Exception {
         Path root = Path.of(args.length > 0 ? args[0] : ".").toAbsolutePath().normalize();
         Path out = (args.length > 1 ? Path.of(args[1]) : root.resolve("build/book")).toAbsolutePath();
@@ -45,6 +52,16 @@ class Book {
         // printing each one a second time.
         java.util.logging.LogManager.getLogManager().reset();
         List<String> problems = new ArrayList<>();
+        for (Path page : pages) {
+            if (page.getFileName().toString().equals("answers.adoc")) continue;
+            List<String> lines = Files.readAllLines(page);
+            for (int i = 0; i < lines.size(); i++) {
+                if (SOLUTIONS_INCLUDE.matcher(lines.get(i)).find()) {
+                    problems.add(page + ":" + (i + 1) + ": includes from solutions/ (given code comes from steps/"
+                            + " or lib/, answers go to chapters/answers.adoc): " + lines.get(i).trim());
+                }
+            }
+        }
         try (Asciidoctor asciidoctor = Asciidoctor.Factory.create()) {
             asciidoctor.registerLogHandler(record -> {
                 if (record.getSeverity().ordinal() >= Severity.WARN.ordinal()) {
