@@ -346,12 +346,17 @@ cmd_test() {
   install_registry_tools
   install_network_tools
   mkdir -p "$BUILD/test-results"
-  # The book first: rendered strictly and checked in Chromium, then the chapters' transcripts run
-  # (docs/Transcripts.java; those of ./build.sh check take minutes: with --all only).
-  local book_rc=0 rc=0 transcripts=()
+  # The book, beside the checks (it waits on JRuby and Chromium more than on the CPU): rendered
+  # strictly and checked in Chromium, then the chapters' transcripts run (docs/Transcripts.java;
+  # those of ./build.sh check take minutes: with --all only). Its lines come after the checks'.
+  local book_rc=0 rc=0 transcripts=() book_log="$BUILD/test-results/book.log"
   [[ " ${opts[*]:-} " == *" --all "* ]] && transcripts=(--checks)
-  (cmd_docs --check && jbang "$ROOT/docs/Transcripts.java" "$ROOT" "${transcripts[@]}") || book_rc=$?
+  apt_install chromium
+  (cmd_docs --check && jbang "$ROOT/docs/Transcripts.java" "$ROOT" "${transcripts[@]}") >"$book_log" 2>&1 &
+  local book_pid=$!
   jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results" || rc=$?
+  wait "$book_pid" || book_rc=$?
+  cat "$book_log"
   if [ "$book_rc" -ne 0 ]; then
     printf 'FAIL  the book: ./build.sh docs --check or docs/Transcripts.java failed (exit %s): see their lines above\n' "$book_rc"
     [ "$rc" -ne 0 ] || rc=1
