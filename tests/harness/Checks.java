@@ -8,6 +8,8 @@
 //                                              what ./build.sh check NN runs
 //   jbang tests/harness/Checks.java grade DIR... [--learners N] [--jobs N] --root REPO --reports DIR
 //                                              what ./build.sh grade DIR... runs (Grade.java)
+//   jbang tests/harness/Checks.java grade-check --root REPO
+//                                              the check of grade itself (also part of test)
 //
 // The checks of step N are the classes StepNN*Checks of tests/steps/ (found by their name: a step
 // joins when its solution and such a class exist, no table to edit); the unit tests are the
@@ -73,6 +75,9 @@ public class Checks {
     static final class UsageError extends RuntimeException {
         UsageError(String m) { super(m); }
     }
+
+    static final String GRADE_CHECK = "build.sh grade: a good and a non-compiling copy of step 01 give their rows";
+    static final String GRADE_CHECK_OK = "good passes every check of step 01, broken fails with javac's first error, in the table, CSV and XML";
 
     static final String USAGE = "usage: Checks.java test [--all] [--jobs N] --root REPO --reports DIR"
             + " | check NN [--dir DIR] [--jobs N] --root REPO --reports DIR"
@@ -140,6 +145,11 @@ public class Checks {
                     }
                     if (learners < 1 || learners > 16) throw new UsageError("--learners takes a number from 1 to 16, not " + options.get("--learners"));
                     yield new Grade(checks, reports, learners).grade(positional.stream().map(Path::of).toList());
+                }
+                case "grade-check" -> {
+                    List<String> wrong = Grade.selfCheck(checks);
+                    checks.verdict(GRADE_CHECK, wrong.isEmpty(), wrong.isEmpty() ? GRADE_CHECK_OK : String.join("\n", wrong));
+                    yield wrong.isEmpty() ? 0 : 1;
                 }
                 default -> throw new UsageError("unknown command \"" + command + "\": use test, check or grade");
             };
@@ -332,7 +342,19 @@ public class Checks {
                         Kind.SKELETON, label, n));
             }
         }
-        Pool.Times times = Pool.runAll(tasks, jobs);
+        // build.sh grade, on a good and a broken copy of step 01, beside the other jobs.
+        List<Pool.Task> withGrade = new ArrayList<>(tasks);
+        withGrade.add(new Pool.Task() {
+            @Override public boolean alone() { return false; }
+
+            @Override public double estimate() { return 30; }
+
+            @Override public void run() {
+                List<String> wrong = Grade.selfCheck(Checks.this);
+                verdict(GRADE_CHECK, wrong.isEmpty(), wrong.isEmpty() ? GRADE_CHECK_OK : String.join("\n", wrong));
+            }
+        });
+        Pool.Times times = Pool.runAll(withGrade, jobs);
 
         for (var e : skeletons.entrySet()) {
             judgeSkeleton(e.getKey(), e.getValue(), solutions, judged.contains(e.getKey()),

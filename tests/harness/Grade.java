@@ -141,6 +141,21 @@ final class Grade {
     }
 
     int grade(List<Path> dirs) {
+        long started = System.nanoTime();
+        List<Row> rows = rows(dirs, true);
+        long total = System.nanoTime() - started;
+        String table = table(rows);
+        System.out.println();
+        System.out.print(table);
+        writeCsv(rows);
+        System.out.printf("%nTime: %s for %d learner(s), %d at a time. CSV: %s; JUnit XML per learner: %s/NAME.xml%n",
+                Runner.seconds(total), rows.size(), Math.min(learnersAtOnce, rows.size()),
+                checks.shown(out.resolve("grades.csv")), checks.shown(out));
+        return rows.stream().anyMatch(r -> r.error != null) ? 125 : 0;
+    }
+
+    /** Grades the learners of dirs, writing each one's JUnit XML; verbose: a line as each is done. */
+    List<Row> rows(List<Path> dirs, boolean verbose) {
         List<Learner> learners = learners(dirs);
         try {
             Files.createDirectories(out);
@@ -153,11 +168,12 @@ final class Grade {
         } catch (IOException e) {
             throw new Checks.UsageError("failed to prepare " + out + ": " + e);
         }
-        System.out.printf("Grading %d learner(s), %d at a time, their check classes %d at a time (steps %s)%n",
-                learners.size(), Math.min(learnersAtOnce, learners.size()), checks.jobs,
-                solutions.keySet().stream().map(k -> String.format("%02d", k)).collect(Collectors.joining(" ")));
+        if (verbose) {
+            System.out.printf("Grading %d learner(s), %d at a time, their check classes %d at a time (steps %s)%n",
+                    learners.size(), Math.min(learnersAtOnce, learners.size()), checks.jobs,
+                    solutions.keySet().stream().map(k -> String.format("%02d", k)).collect(Collectors.joining(" ")));
+        }
         checks.loadTimings();
-        long started = System.nanoTime();
         List<Row> rows = new ArrayList<>();
         for (Learner l : learners) rows.add(new Row(l));
         ExecutorService drivers = Executors.newFixedThreadPool(Math.max(1, Math.min(learnersAtOnce, rows.size())));
@@ -172,7 +188,7 @@ final class Grade {
                 }
                 row.nanos = System.nanoTime() - t;
                 writeXml(row);
-                synchronized (System.out) {
+                if (verbose) synchronized (System.out) {
                     System.out.printf("graded %-20s %s%s%n", row.learner.name(), Runner.seconds(row.nanos),
                             row.error == null ? "" : " (the grader failed: " + row.error.lines().findFirst().orElse("") + ")");
                 }
@@ -187,16 +203,87 @@ final class Grade {
             }
         }
         workers.shutdownNow();
-        checks.saveTimings();
-        long total = System.nanoTime() - started;
-        String table = table(rows);
-        System.out.println();
-        System.out.print(table);
-        writeCsv(rows);
-        System.out.printf("%nTime: %s for %d learner(s), %d at a time. CSV: %s; JUnit XML per learner: %s/NAME.xml%n",
-                Runner.seconds(total), rows.size(), Math.min(learnersAtOnce, rows.size()),
-                checks.shown(out.resolve("grades.csv")), checks.shown(out));
-        return rows.stream().anyMatch(r -> r.error != null) ? 125 : 0;
+        if (verbose) checks.saveTimings();
+        return rows;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The check of grade itself (in ./build.sh test): a good and a broken copy of step 01
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * Grades two copies of step 01, the solution and the solution with a line that does not
+     * compile, and checks the table, the CSV and the XML: the good one passes every check of
+     * step 01 on its chain, the broken one fails as one check with javac's first error. What is
+     * wrong, one line each (empty: grade works).
+     */
+    static List<String> selfCheck(Checks checks) {
+        List<String> wrong = new ArrayList<>();
+        Path base = checks.repo.resolve("build/grade-check");
+        Path solution = Checks.stepFiles(checks.repo.resolve("solutions")).get(1);
+        if (solution == null) return List.of("no solutions/01_*.java to grade");
+        Path good = base.resolve("learners/good"), broken = base.resolve("learners/broken");
+        try {
+            Trees.delete(base);
+            Files.createDirectories(good);
+            Files.createDirectories(broken);
+            Files.copy(solution, good.resolve(solution.getFileName()));
+            String text = Files.readString(solution);
+            // javac's first error lands on this line: a missing expression after '='.
+            Files.writeString(broken.resolve(solution.getFileName()), text + "\nclass GradeCheckBroken { int x = ; }\n");
+        } catch (Exception e) {
+            return List.of("failed to make the learners under " + base + ": " + e);
+        }
+        Grade g = new Grade(checks, base.resolve("grades"), 2);
+        List<Row> rows;
+        try {
+            Files.createDirectories(g.out);
+            rows = g.rows(List.of(good, broken), false);
+        } catch (Exception e) {
+            return List.of("grade failed: " + Runner.describe(e));
+        }
+        String table = g.table(rows);
+        g.writeCsv(rows);
+        int checksOf01 = Checks.checksOf(1).stream().mapToInt(c -> new Runner.Job("", solution, 1, c, false).selected().size()).sum();
+        String csv;
+        String goodXml, brokenXml;
+        try {
+            csv = Files.readString(g.out.resolve("grades.csv"));
+            goodXml = Files.readString(g.out.resolve("good.xml"));
+            brokenXml = Files.readString(g.out.resolve("broken.xml"));
+        } catch (IOException e) {
+            return List.of("a file grade should have written is missing: " + e);
+        }
+        String goodCell = checksOf01 + "/" + checksOf01;
+        if (!table.lines().anyMatch(l -> l.matches("good\\s+" + goodCell + "\\s+-.*"))) {
+            wrong.add("the table has no row \"good  " + goodCell + "  - ...\":\n" + table);
+        }
+        if (!table.lines().anyMatch(l -> l.matches("broken\\s+0/1\\s+-.*"))) {
+            wrong.add("the table has no row \"broken  0/1  - ...\":\n" + table);
+        }
+        if (!table.contains("broken, step 01: step 01 (" + solution.getFileName() + ") does not compile: ")
+                || !table.contains("error: illegal start of expression")) {
+            wrong.add("the table does not give broken's compiler error (illegal start of expression):\n" + table);
+        }
+        List<String> lines = csv.lines().toList();
+        if (lines.size() != 3 || !lines.get(1).startsWith("good," + good + "," + checksOf01 + "," + checksOf01 + ",chain,")
+                || !lines.get(2).startsWith("broken," + broken + ",0,1,check,") || !lines.get(2).contains("illegal start of expression")) {
+            wrong.add("the CSV is not a header, good " + goodCell + " on its chain, broken 0/1 with javac's error:\n" + csv);
+        }
+        if (!goodXml.contains("tests=\"" + checksOf01 + "\" failures=\"0\"") || goodXml.contains("<failure")) {
+            wrong.add("good.xml does not pass " + checksOf01 + " checks:\n" + goodXml);
+        }
+        if (!brokenXml.contains("<failure message=\"") || !brokenXml.contains("compiles")) {
+            wrong.add("broken.xml has no failing check \"... compiles\":\n" + brokenXml);
+        }
+        if (wrong.isEmpty()) {
+            try {
+                Trees.delete(base);
+            } catch (Exception e) {
+                // build/ is the harness's
+            }
+        }
+        return wrong;
     }
 
     /** The steps of a learner, judged. */
