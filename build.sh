@@ -35,6 +35,12 @@ Commands:
                      and chapter section to read. Step 05 is checked on this machine's cgroups;
                      --vm also boots a cgroup v2 kernel under qemu where this machine is not
                      pure v2 (test always does; qemu and the kernel are installed for it).
+  grade DIR... [--learners N] [--jobs N]
+                     Grade learners: each DIR is a learner's copy of steps/ (or of the whole
+                     workbook), every step file there judged as check NN judges it, each learner
+                     with state roots, cgroups and networks of their own, N learners at a time
+                     (default 2). Prints a table (passed/total per step, time per learner) and
+                     writes build/grades/grades.csv and build/grades/NAME.xml (JUnit XML).
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP).
   docs [--check]     Render README.adoc and chapters/ into the HTML book under build/book/; fails
@@ -389,6 +395,28 @@ cmd_check() {
   jbang "$ROOT/tests/harness/Checks.java" check "$nn" --dir "$dir" "${opts[@]}" --root "$ROOT" --reports "$BUILD/check-results"
 }
 
+# Grading a class: tests/harness/Grade.java judges every step of every DIR as check NN does; the
+# step 05 VM stays out (as in check without --vm), the registry and network tools come in as for
+# check 06 and 08.
+cmd_grade() {
+  require_root grade
+  local usage="usage: ./build.sh grade DIR... [--learners N] [--jobs N]" dirs=() opts=() d
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --learners|--jobs) [ $# -ge 2 ] || die "$usage"; opts+=("$1" "$2"); shift 2 ;;
+      -*) die "unexpected option: $1 ($usage)" ;;
+      *) [ -d "$1" ] || die "no directory $1"; d=$(cd "$1" && pwd); dirs+=("$d"); shift ;;
+    esac
+  done
+  [ ${#dirs[@]} -ge 1 ] || die "$usage"
+  setup_if_needed
+  install_registry_tools
+  install_network_tools
+  export JOCKER_VM="${JOCKER_VM:-never}"
+  mkdir -p "$BUILD/grades"
+  jbang "$ROOT/tests/harness/Checks.java" grade "${dirs[@]}" "${opts[@]}" --root "$ROOT" --reports "$BUILD/grades"
+}
+
 cmd_catch_up() {
   [ $# -eq 1 ] || die "usage: ./build.sh catch-up NN"
   local solution learner
@@ -499,6 +527,7 @@ main() {
     demo) cmd_demo "$@" ;;
     test) cmd_test "$@" ;;
     check) cmd_check "$@" ;;
+    grade) cmd_grade "$@" ;;
     catch-up) cmd_catch_up "$@" ;;
     docs) cmd_docs "$@" ;;
     bench) cmd_bench "$@" ;;

@@ -6,6 +6,10 @@
 //                                              what ./build.sh test runs
 //   jbang tests/harness/Checks.java check NN [--dir DIR] [--jobs N] --root REPO --reports DIR
 //                                              what ./build.sh check NN runs
+//   jbang tests/harness/Checks.java grade DIR... [--learners N] [--jobs N] --root REPO --reports DIR
+//                                              what ./build.sh grade DIR... runs (Grade.java)
+//   jbang tests/harness/Checks.java grade-check --root REPO
+//                                              the check of grade itself (also part of test)
 //
 // The checks of step N are the classes StepNN*Checks of tests/steps/ (found by their name: a step
 // joins when its solution and such a class exist, no table to edit); the unit tests are the
@@ -16,7 +20,7 @@
 //JAVA 17+
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 //DEPS org.apache.commons:commons-compress:1.27.1
-//SOURCES Runner.java Pool.java Integrity.java
+//SOURCES Runner.java Pool.java Integrity.java Grade.java
 //SOURCES ../support/*.java
 //SOURCES ../steps/*.java
 //SOURCES ../unit/jocker/**/*.java
@@ -72,8 +76,12 @@ public class Checks {
         UsageError(String m) { super(m); }
     }
 
+    static final String GRADE_CHECK = "build.sh grade: a good and a non-compiling copy of step 01 give their rows";
+    static final String GRADE_CHECK_OK = "good passes every check of step 01, broken fails with javac's first error, in the table, CSV and XML";
+
     static final String USAGE = "usage: Checks.java test [--all] [--jobs N] --root REPO --reports DIR"
-            + " | check NN [--dir DIR] [--jobs N] --root REPO --reports DIR";
+            + " | check NN [--dir DIR] [--jobs N] --root REPO --reports DIR"
+            + " | grade DIR... [--learners N] [--jobs N] --root REPO --reports DIR";
 
     static int run(String[] args) {
         if (args.length == 0) throw new UsageError(USAGE);
@@ -91,7 +99,7 @@ public class Checks {
             }
         }
         for (String o : options.keySet()) {
-            if (!List.of("--all", "--jobs", "--root", "--reports", "--dir").contains(o)) throw new UsageError("unknown option " + o + "\n" + USAGE);
+            if (!List.of("--all", "--jobs", "--root", "--reports", "--dir", "--learners").contains(o)) throw new UsageError("unknown option " + o + "\n" + USAGE);
         }
         Path repo = Path.of(options.getOrDefault("--root", ".")).toAbsolutePath().normalize();
         Path reports = Path.of(options.getOrDefault("--reports", repo.resolve("build/test-results").toString()))
@@ -126,7 +134,24 @@ public class Checks {
                     Path dir = Path.of(options.getOrDefault("--dir", repo.resolve("steps").toString())).toAbsolutePath().normalize();
                     yield checks.check(Integer.parseInt(positional.get(0)), dir);
                 }
-                default -> throw new UsageError("unknown command \"" + command + "\": use test or check");
+                case "grade" -> {
+                    if (positional.isEmpty()) throw new UsageError("grade needs at least one directory\n" + USAGE);
+                    if (options.containsKey("--all") || options.containsKey("--dir")) throw new UsageError(USAGE);
+                    int learners = 2;
+                    try {
+                        learners = Integer.parseInt(options.getOrDefault("--learners", "2"));
+                    } catch (NumberFormatException e) {
+                        learners = 0;
+                    }
+                    if (learners < 1 || learners > 16) throw new UsageError("--learners takes a number from 1 to 16, not " + options.get("--learners"));
+                    yield new Grade(checks, reports, learners).grade(positional.stream().map(Path::of).toList());
+                }
+                case "grade-check" -> {
+                    List<String> wrong = Grade.selfCheck(checks);
+                    checks.verdict(GRADE_CHECK, wrong.isEmpty(), wrong.isEmpty() ? GRADE_CHECK_OK : String.join("\n", wrong));
+                    yield wrong.isEmpty() ? 0 : 1;
+                }
+                default -> throw new UsageError("unknown command \"" + command + "\": use test, check or grade");
             };
         } catch (IOException e) {
             throw new UsageError("failed to lock " + checks.lockFile() + ": " + e);
@@ -317,7 +342,19 @@ public class Checks {
                         Kind.SKELETON, label, n));
             }
         }
-        Pool.Times times = Pool.runAll(tasks, jobs);
+        // build.sh grade, on a good and a broken copy of step 01, beside the other jobs.
+        List<Pool.Task> withGrade = new ArrayList<>(tasks);
+        withGrade.add(new Pool.Task() {
+            @Override public boolean alone() { return false; }
+
+            @Override public double estimate() { return 30; }
+
+            @Override public void run() {
+                List<String> wrong = Grade.selfCheck(Checks.this);
+                verdict(GRADE_CHECK, wrong.isEmpty(), wrong.isEmpty() ? GRADE_CHECK_OK : String.join("\n", wrong));
+            }
+        });
+        Pool.Times times = Pool.runAll(withGrade, jobs);
 
         for (var e : skeletons.entrySet()) {
             judgeSkeleton(e.getKey(), e.getValue(), solutions, judged.contains(e.getKey()),
@@ -789,8 +826,13 @@ public class Checks {
     }
 
     double estimateOf(Runner.Job job) {
+        return estimateOf(job.key(), job);
+    }
+
+    /** A job's measured time under {@code key}, else a guess. */
+    double estimateOf(String key, Runner.Job job) {
         try {
-            return Double.parseDouble(timings.getProperty(job.key()));
+            return Double.parseDouble(timings.getProperty(key));
         } catch (NullPointerException | NumberFormatException e) {
             return job.guessSeconds();
         }
