@@ -145,6 +145,92 @@ POM
 # archive is ignored, quietly). JBANG_JAVA_OPTIONS come last, so they can override all of these.
 JAVA_CMD=java
 [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] && JAVA_CMD="$JAVA_HOME/bin/java"
+
+# The command cache. `jbang FILE.java ARGS...` spends ~0.6 s in JBang's JVM to print the same
+# java command line again and again. When nothing JBang builds that line from has changed, we
+# exec the line it printed last time, with this call's ARGS. The key is a hash of: this launcher,
+# JBang's jars, the java it would find, the environment and the directories it reads its
+# settings from, and the name and content of FILE and of every file it pulls in (//SOURCES and
+# //FILES, recursively: for a glob, every file of that directory, so that a new file there
+# changes the key). Any other form of call, and any directive we do not follow (a URL, `**`,
+# a version range or SNAPSHOT in //DEPS), goes to JBang as always. A line is kept only if the
+# key was the same before and after JBang ran, JBang exited 255, the line ends with ARGS, and it
+# does not dump a class-data archive; before it is used, its java, classpath and archive must
+# exist. JBANG_LAUNCHER_CACHE=0 turns the cache off.
+cache_key() {   # prints the key of `jbang "$1"`, or nothing when the call is not cacheable
+  local f m item rest kind
+  local -a level next parse files=() listing=() items
+  local -A known=()
+  level=("$(readlink -f "$1")")
+  while [ ${#level[@]} -gt 0 ]; do
+    next=() parse=()
+    for f in "${level[@]}"; do
+      [ -n "${known[$f]:-}" ] && continue
+      known[$f]=1; files+=("$f")
+      case "$f" in *.java|*.jsh|*.kt|*.groovy) [ -f "$f" ] && parse+=("$f") ;; esac
+    done
+    [ ${#parse[@]} -eq 0 ] && break
+    while IFS= read -r -d '' f && IFS= read -r rest; do
+      kind=${rest%%[[:space:]]*}; rest=${rest#"$kind"}
+      if [ "$kind" = //DEPS ]; then
+        [[ "$rest" =~ SNAPSHOT|LATEST|RELEASE|[][(),+] ]] && return
+        continue
+      fi
+      read -r -a items <<< "$rest"
+      for item in "${items[@]}"; do
+        case "$item" in *://*|*'**'*|*'{'*|*'['*|@*|*'$'*|*'`'*) return ;; esac
+        [ "$kind" = //FILES ] && item=${item#*=}   # //FILES target=source
+        [ "${item:0:1}" = / ] || item="${f%/*}/$item"
+        case "$item" in
+          *'*'*|*'?'*)   # a glob: every entry of its directory counts, hidden ones too
+            listing+=("glob $item:")
+            for m in "${item%/*}"/* "${item%/*}"/.[!.]*; do
+              [ -e "$m" ] || [ -L "$m" ] || continue
+              listing+=("$m"); next+=("$m")
+            done ;;
+          *) next+=("$item") ;;
+        esac
+      done
+    done < <(grep -H --null -E '^//(SOURCES|FILES|DEPS)[[:space:]]' -- "${parse[@]}")
+    level=("${next[@]}")
+  done
+  local d=$PWD jdir=${JBANG_DIR:-$HOME/.jbang} java
+  local -a settings=()
+  while :; do
+    settings+=("$d/jbang.properties" "$d/.jbang/jbang.properties" "$d/jbang-catalog.json" "$d/.jbang/jbang-catalog.json")
+    [ "$d" = / ] && break
+    d=${d%/*}; [ -n "$d" ] || d=/
+  done
+  settings+=("$jdir/jbang.properties" "$jdir/jbang-catalog.json" "$HOME/.m2/settings.xml")
+  java=$(readlink -f "$(command -v "$JAVA_CMD")")
+  {
+    printf '%s\n' "$PWD" "$PATH" "$JAVA_CMD" "$java" "${files[@]}" "${listing[@]}"
+    env | grep -E '^(JBANG_|JAVA_HOME=|JAVA_TOOL_OPTIONS=|JDK_JAVA_OPTIONS=|MAVEN_|M2_)' | sort
+    ls -lL --time-style=+%s "$java" "${java%/bin/java}/lib/modules" "$jdir/currentjdk" "$jdir/jdks" @JBANG_HOME@ 2>&1
+    sha256sum -- "${BASH_SOURCE[0]}" "${files[@]}" "${settings[@]}" 2>&1
+  } | sha256sum | { read -r f _; echo "$f"; }
+}
+
+cache=
+if [ "${JBANG_LAUNCHER_CACHE:-1}" != 0 ] && [ $# -ge 1 ] && [[ "$1" == *.java ]] && [ -f "$1" ]; then
+  cache=$(cache_key "$1")
+  if [ -n "$cache" ]; then
+    cache="${JBANG_CACHE_DIR:-${JBANG_DIR:-$HOME/.jbang}/cache}/launcher/$cache"
+    if [ -f "$cache" ]; then
+      mapfile -d '' -t line < "$cache"
+      ok=${#line[@]}
+      for ((i = 1; i < ${#line[@]}; i++)); do
+        case "${line[i]}" in
+          -XX:SharedArchiveFile=*) [ -f "${line[i]#*=}" ] || ok=0 ;;
+          -classpath|-cp) IFS=: read -r -a cp <<< "${line[i+1]}"
+            for e in "${cp[@]}"; do [ -e "$e" ] || ok=0; done ;;
+        esac
+      done
+      [ "$ok" != 0 ] && [ -x "${line[0]}" ] && exec "${line[@]}" "${@:2}"
+    fi
+  fi
+fi
+
 opts=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData)
 if [ -f @JBANG_HOME@/jbang.jsa ] && [ "$(readlink -f "$(command -v "$JAVA_CMD")")" = "@ARCHIVE_JAVA@" ]; then
   opts+=(-XX:SharedArchiveFile=@JBANG_HOME@/jbang.jsa -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off)
@@ -153,6 +239,7 @@ fi
 # instead and turn it back into an empty word after the shell has split the printed line.
 empty=
 for a in "$@"; do [ -z "$a" ] && empty="jbang-empty-argument-$$-$RANDOM" && break; done
+original=("$@")
 if [ -n "$empty" ]; then
   args=()
   for a in "$@"; do args+=("${a:-$empty}"); done
@@ -161,10 +248,21 @@ fi
 output=$("$JAVA_CMD" "${opts[@]}" ${JBANG_JAVA_OPTIONS:-} -classpath "@JBANG_HOME@/*" dev.jbang.Main "$@")
 err=$?
 if [ $err -eq 255 ]; then
-  [ -z "$empty" ] && eval "exec $output"
   eval "set -- $output"
   args=()
-  for a in "$@"; do if [ "$a" = "$empty" ]; then args+=(""); else args+=("$a"); fi; done
+  for a in "$@"; do if [ -n "$empty" ] && [ "$a" = "$empty" ]; then args+=(""); else args+=("$a"); fi; done
+  # Keep the line for the next call when it ends with this call's arguments and the key held.
+  n=$((${#original[@]} - 1)) keep=${#args[@]}
+  if [ -n "$cache" ] && [ "$keep" -gt "$n" ] && [[ "$output" != *-XX:ArchiveClassesAtExit=* ]] \
+     && [ "$(cache_key "${original[0]}")" = "${cache##*/}" ]; then
+    for ((i = 0; i < n; i++)); do
+      [ "${args[keep - n + i]}" = "${original[i + 1]}" ] || keep=0
+    done
+    if [ "$keep" != 0 ] && mkdir -p "${cache%/*}" 2>/dev/null; then
+      printf '%s\0' "${args[@]:0:keep - n}" > "$cache.$$" && mv -f "$cache.$$" "$cache"
+      rm -f "$cache.$$"
+    fi
+  fi
   exec "${args[@]}"
 elif [ -n "$output" ]; then
   printf '%s\n' "$output"

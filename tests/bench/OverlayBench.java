@@ -43,6 +43,7 @@
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 //DEPS org.apache.commons:commons-compress:1.27.1
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.18.2
+//DEPS com.github.jnr:jnr-posix:3.1.19
 //SOURCES BenchKit.java
 //SOURCES ImageBench.java
 //SOURCES ../support/*.java

@@ -1,4 +1,4 @@
-//DEPS com.github.jnr:jnr-posix:3.1.19
+//DEPS com.github.jnr:jnr-ffi:2.2.16
 package jocker.image;
 
 import java.nio.ByteBuffer;
@@ -65,7 +65,7 @@ final class NativeSha256 extends MessageDigest implements Cloneable {
 
     static {
         // As in jocker.kernel.Linux, whichever of the two loads jnr first: the property is read
-        // once per JVM, and ASM code generation for jnr-posix's libc would cost a short-lived
+        // once per JVM, and ASM code generation for Linux's libc interface would cost a short-lived
         // JVM most of its jnr start if we let it default to on here.
         if (System.getProperty("jnr.ffi.asm.enabled") == null) System.setProperty("jnr.ffi.asm.enabled", "false");
     }

@@ -1,4 +1,4 @@
-//DEPS com.github.jnr:jnr-posix:3.1.19
+//DEPS com.github.jnr:jnr-ffi:2.2.16
 package jocker.kernel;
 
 import java.nio.charset.StandardCharsets;
@@ -10,12 +10,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-import jnr.constants.platform.Fcntl;
 import jnr.ffi.LibraryLoader;
+import jnr.ffi.Pointer;
 import jnr.ffi.annotations.SaveError;
-import jnr.posix.POSIX;
-import jnr.posix.POSIXFactory;
-import jnr.posix.SpawnFileAction;
 
 /**
  * The system calls a container runtime needs, one Java method per call.
@@ -84,7 +81,12 @@ public final class Linux {
             EBUSY = 16, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOEXEC = 8, ENOSYS = 38,
             ENODEV = 19, ENODATA = 61, ENOTSUP = 95;
 
-    /** The libc functions jnr-posix does not wrap. {@code @SaveError} keeps errno for us. */
+    /**
+     * The C library functions this class calls, as jnr-ffi binds them: one Java method per C
+     * function, with C's types ({@code size_t} and {@code ssize_t} as long, {@code pid_t},
+     * {@code uid_t} and {@code mode_t} as int, a {@code char *const []} as String[], which jnr-ffi
+     * ends with NULL). {@code @SaveError} keeps errno for us.
+     */
     public interface LibC {
         @SaveError int unshare(int flags);
         @SaveError int setns(int fd, int nstype);
@@ -92,34 +94,46 @@ public final class Linux {
         @SaveError int umount2(String target, int flags);
         @SaveError int sethostname(String name, long len);
         @SaveError int chroot(String path);
+        @SaveError int chdir(String path);
+        @SaveError int mkdir(String path, int mode);
+        @SaveError int rmdir(String path);
         @SaveError int mknod(String path, int mode, long dev);
         @SaveError int lsetxattr(String path, String name, byte[] value, long size, int flags);
         @SaveError long lgetxattr(String path, String name, byte[] value, long size);
+        int getpid();
+        int geteuid();
+        @SaveError int kill(int pid, int sig);
+        @SaveError int waitpid(int pid, int[] wstatus, int options);
+        @SaveError int execve(String path, String[] argv, String[] envp);
         @SaveError int prctl(int option, long arg2, long arg3, long arg4, long arg5);
-        @SaveError int pipe2(int[] fds, int flags);
         @SaveError int setgroups(long size, int[] list);
+        @SaveError int setgid(int gid);
+        @SaveError int setuid(int uid);
+        int umask(int mask);
+        @SaveError int pipe2(int[] fds, int flags);
+        @SaveError long read(int fd, byte[] buf, long count);
+        @SaveError long write(int fd, byte[] buf, long count);
+        @SaveError int close(int fd);
+        @SaveError int fcntl(int fd, int cmd, int arg);
+        String strerror(int errnum);
+        // posix_spawn(3) and its file actions: these return an error number instead of setting errno.
+        int posix_spawn_file_actions_init(Pointer fileActions);
+        int posix_spawn_file_actions_adddup2(Pointer fileActions, int fd, int newfd);
+        int posix_spawn_file_actions_addopen(Pointer fileActions, int fd, String path, int oflag, int mode);
+        int posix_spawn_file_actions_destroy(Pointer fileActions);
+        int posix_spawnp(int[] pid, String file, Pointer fileActions, Pointer attrp, String[] argv, String[] envp);
         @SaveError long syscall(long number, String arg1, String arg2);
         @SaveError long syscall(long number, long arg1, long arg2, long arg3);
-        @SaveError long syscall(long number, long arg1, jnr.ffi.Pointer arg2, jnr.ffi.Pointer arg3, long arg4);
+        @SaveError long syscall(long number, long arg1, Pointer arg2, Pointer arg3, long arg4);
     }
 
     static {
         // jnr-ffi's default loader generates bytecode (ASM) for every method of a native interface
-        // up front, hundreds for jnr-posix's libc: a short-lived JVM spends most of its jnr start
-        // there. Its reflection loader binds a function on its first call instead.
+        // up front: a short-lived JVM would spend most of its jnr start there. Its reflection
+        // loader binds a function on its first call instead.
         if (System.getProperty("jnr.ffi.asm.enabled") == null) System.setProperty("jnr.ffi.asm.enabled", "false");
     }
 
-    /**
-     * jnr-posix's default handler throws its own exception ("native error calling mkdir") from
-     * some calls before we see the result; this one lets every call return -1 with errno set,
-     * so that all failures come out of this class the same way.
-     */
-    private static final POSIX posix = POSIXFactory.getNativePOSIX(new jnr.posix.util.DefaultPOSIXHandler() {
-        @Override public void error(jnr.constants.platform.Errno error, String extraData) {}
-
-        @Override public void error(jnr.constants.platform.Errno error, String methodName, String extraData) {}
-    });
     private static final LibC libc = LibraryLoader.create(LibC.class).load("c");
     private static final jnr.ffi.Runtime ffi = jnr.ffi.Runtime.getRuntime(libc);
     private static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
@@ -130,7 +144,7 @@ public final class Linux {
         // unshare(CLONE_NEWPID) can no longer create threads, so we make that allocation here,
         // on whichever thread first touches this class. See InitProcess.
         jnr.ffi.Memory.allocateDirect(ffi, 16);
-        posix.getpid();
+        libc.getpid();
     }
 
     // ------------------------------------------------------------------------------------------
@@ -150,14 +164,26 @@ public final class Linux {
     }
 
     /** {@code strerror(3)}: the text libc gives for an errno value. */
-    public static String strerror(int errno) { return posix.strerror(errno); }
+    public static String strerror(int errno) { return libc.strerror(errno); }
 
-    private static String errnoName(int errno) {
-        try {
-            return jnr.constants.platform.Errno.valueOf(errno).name();
-        } catch (RuntimeException e) {
-            return "E" + errno;
-        }
+    /** The names strace prints for errno values (asm-generic/errno-base.h and errno.h, 1-133). */
+    private static final String[] ERRNO_NAMES = ("EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD"
+            + " EAGAIN ENOMEM EACCES EFAULT ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE"
+            + " EMFILE ENOTTY ETXTBSY EFBIG ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG"
+            + " ENOLCK ENOSYS ENOTEMPTY ELOOP E41 ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH"
+            + " ENOCSI EL2HLT EBADE EBADR EXFULL ENOANO EBADRQC EBADSLT E58 EBFONT ENOSTR ENODATA ETIME ENOSR"
+            + " ENONET ENOPKG EREMOTE ENOLINK EADV ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW"
+            + " ENOTUNIQ EBADFD EREMCHG ELIBACC ELIBBAD ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ESTRPIPE"
+            + " EUSERS ENOTSOCK EDESTADDRREQ EMSGSIZE EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT"
+            + " ESOCKTNOSUPPORT EOPNOTSUPP EPFNOSUPPORT EAFNOSUPPORT EADDRINUSE EADDRNOTAVAIL ENETDOWN"
+            + " ENETUNREACH ENETRESET ECONNABORTED ECONNRESET ENOBUFS EISCONN ENOTCONN ESHUTDOWN"
+            + " ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH EALREADY EINPROGRESS ESTALE"
+            + " EUCLEAN ENOTNAM ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM EMEDIUMTYPE ECANCELED ENOKEY"
+            + " EKEYEXPIRED EKEYREVOKED EKEYREJECTED EOWNERDEAD ENOTRECOVERABLE ERFKILL EHWPOISON").split(" ");
+
+    /** The symbolic name of an errno value, as strace prints it: {@code ENOENT} for 2. */
+    static String errnoName(int errno) {
+        return errno >= 1 && errno <= ERRNO_NAMES.length ? ERRNO_NAMES[errno - 1] : "E" + errno;
     }
 
     private static String q(String s) { return s == null ? "NULL" : '"' + s + '"'; }
@@ -218,12 +244,6 @@ public final class Linux {
     private static int[] check2(String call, int result, int[] fds) {
         check(call, result);
         return fds;
-    }
-
-    private static int checkPosix(String call, int result) {
-        if (result < 0) throw fail(call, posix.errno());
-        traceOk(call, result);
-        return result;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -313,7 +333,7 @@ public final class Linux {
 
     /** {@code int chdir(const char *path)}: changes the working directory. man 2 chdir. */
     public static void chdir(String path) {
-        checkPosix("chdir(" + q(path) + ")", posix.chdir(path));
+        check("chdir(" + q(path) + ")", libc.chdir(path));
     }
 
     /**
@@ -321,7 +341,7 @@ public final class Linux {
      * applies to {@code mode}. Errors: EEXIST, ENOENT (a parent is missing), EROFS, EACCES.
      */
     public static void mkdir(String path, int mode) {
-        checkPosix(String.format("mkdir(%s, 0%o)", q(path), mode), posix.mkdir(path, mode));
+        check(String.format("mkdir(%s, 0%o)", q(path), mode), libc.mkdir(path, mode));
     }
 
     /**
@@ -329,7 +349,7 @@ public final class Linux {
      * EBUSY (something is mounted on it), ENOENT.
      */
     public static void rmdir(String path) {
-        checkPosix("rmdir(" + q(path) + ")", posix.rmdir(path));
+        check("rmdir(" + q(path) + ")", libc.rmdir(path));
     }
 
     /**
@@ -387,17 +407,22 @@ public final class Linux {
     // ------------------------------------------------------------------------------------------
 
     /** {@code pid_t getpid(void)}: the caller's process id, as its own PID namespace sees it. */
-    public static int getpid() { return posix.getpid(); }
+    public static int getpid() { return libc.getpid(); }
 
     /** {@code uid_t geteuid(void)}: the caller's effective user id; 0 is root. man 2 geteuid. */
-    public static int geteuid() { return posix.geteuid(); }
+    public static int geteuid() { return libc.geteuid(); }
 
     /**
-     * {@code int posix_spawn(pid_t *pid, const char *path, file_actions, attrp, argv, envp)}: starts
-     * {@code argv} as a new process, from the calling thread, so that it is born into the
+     * {@code int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t
+     * *file_actions, const posix_spawnattr_t *attrp, char *const argv[], char *const envp[])}:
+     * starts {@code argv} as a new process, from the calling thread, so that it is born into the
      * namespaces that thread has unshared. man 3 posix_spawn. This is how a JVM, which must not
      * fork(), creates a child. {@code fdMap} maps a descriptor of ours to the number the child
-     * sees (dup2); descriptors 0, 1 and 2 are inherited. Returns the child's pid.
+     * sees: one {@code posix_spawn_file_actions_adddup2} each, run in the child in the map's order;
+     * descriptors 0, 1 and 2 are inherited, or opened on /dev/null when we have no real one (see
+     * {@link #isRealStdio}). A file without a slash is looked up in our PATH. Unlike a system
+     * call, it returns the error number instead of setting errno; glibc reports the child's
+     * failed exec (ENOENT, EACCES) that way too. Returns the child's pid.
      */
     public static int posixSpawn(List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
         return posixSpawn(argv.get(0), argv, env, fdMap);
@@ -405,19 +430,33 @@ public final class Linux {
 
     /** Like {@link #posixSpawn(List, List, Map)}, running the program at {@code path} (argv[0] may differ). */
     public static int posixSpawn(String path, List<String> argv, List<String> env, Map<Integer, Integer> fdMap) {
-        List<SpawnFileAction> actions = new ArrayList<>();
-        fdMap.forEach((from, to) -> actions.add(SpawnFileAction.dup(from, to)));
-        for (int fd = 0; fd <= 2; fd++) {
-            if (!fdMap.containsValue(fd) && !isRealStdio(fd)) {
-                actions.add(SpawnFileAction.open("/dev/null", fd, 2 /* O_RDWR */, 0));
-            }
-        }
         String call = "posix_spawn(" + q(path) + ", [" + argv.stream().map(Linux::qShort)
                 .collect(Collectors.joining(", ")) + "])";
-        long pid = posix.posix_spawnp(path, actions, argv, env);
-        if (pid < 0) throw fail(call, posix.errno());
-        traceOk(call, pid);
-        return (int) pid;
+        // posix_spawn_file_actions_t is 80 bytes in glibc (x86_64 and aarch64); we give it room.
+        Pointer actions = jnr.ffi.Memory.allocateDirect(ffi, 128, true);
+        spawnCheck(call, libc.posix_spawn_file_actions_init(actions));
+        try {
+            for (var dup : fdMap.entrySet()) {
+                spawnCheck(call, libc.posix_spawn_file_actions_adddup2(actions, dup.getKey(), dup.getValue()));
+            }
+            for (int fd = 0; fd <= 2; fd++) {
+                if (!fdMap.containsValue(fd) && !isRealStdio(fd)) {
+                    spawnCheck(call, libc.posix_spawn_file_actions_addopen(actions, fd, "/dev/null", 2 /* O_RDWR */, 0));
+                }
+            }
+            int[] pid = new int[1];
+            spawnCheck(call, libc.posix_spawnp(pid, path, actions, null,
+                    argv.toArray(String[]::new), env.toArray(String[]::new)));
+            traceOk(call, pid[0]);
+            return pid[0];
+        } finally {
+            libc.posix_spawn_file_actions_destroy(actions);
+        }
+    }
+
+    /** posix_spawn and its helpers return 0 or an error number. */
+    private static void spawnCheck(String call, int error) {
+        if (error != 0) throw fail(call, error);
     }
 
     /**
@@ -462,8 +501,8 @@ public final class Linux {
         String call = "execve(" + q(path) + ", [" + argv.stream().map(Linux::q).collect(Collectors.joining(", "))
                 + "], [/* " + env.size() + " vars */])";
         Trace.pending(call);
-        posix.execve(path, argv.toArray(String[]::new), env.toArray(String[]::new));
-        throw fail(call, posix.errno());
+        libc.execve(path, argv.toArray(String[]::new), env.toArray(String[]::new));
+        throw fail(call, ffi.getLastError());
     }
 
     /**
@@ -519,20 +558,20 @@ public final class Linux {
     public static WaitStatus waitpid(int pid, int options) {
         int[] status = new int[1];
         while (true) {
-            int r = posix.waitpid(pid, status, options);
+            int r = libc.waitpid(pid, status, options);
             if (r >= 0) {
                 WaitStatus s = new WaitStatus(r, status[0]);
                 Trace.line("waitpid(" + pid + ", " + s + ", " + options + ")", Integer.toString(r));
                 return s;
             }
-            int errno = posix.errno();
+            int errno = ffi.getLastError();
             if (errno != EINTR) throw fail("waitpid(" + pid + ")", errno);
         }
     }
 
     /** {@code int kill(pid_t pid, int sig)}: sends a signal. man 2 kill. Errors: ESRCH, EPERM. */
     public static void kill(int pid, int signal) {
-        checkPosix("kill(" + pid + ", " + signal + ")", posix.kill(pid, signal));
+        check("kill(" + pid + ", " + signal + ")", libc.kill(pid, signal));
     }
 
     /**
@@ -565,7 +604,7 @@ public final class Linux {
      * group id, all three. man 2 setgid. Errors: EPERM, EINVAL (no such id in the user namespace).
      */
     public static void setgid(int gid) {
-        checkPosix("setgid(" + gid + ")", posix.setgid(gid));
+        check("setgid(" + gid + ")", libc.setgid(gid));
     }
 
     /**
@@ -575,12 +614,12 @@ public final class Linux {
      * setuid. Errors: EPERM, EINVAL, EAGAIN (RLIMIT_NPROC of the new user).
      */
     public static void setuid(int uid) {
-        checkPosix("setuid(" + uid + ")", posix.setuid(uid));
+        check("setuid(" + uid + ")", libc.setuid(uid));
     }
 
     /** {@code mode_t umask(mode_t mask)}: sets the file mode creation mask; returns the old one. man 2 umask. */
     public static int umask(int mask) {
-        int old = posix.umask(mask);
+        int old = libc.umask(mask);
         Trace.line(String.format("umask(0%o)", mask), String.format("0%o", old));
         return old;
     }
@@ -602,9 +641,9 @@ public final class Linux {
     /** {@code ssize_t read(int fd, void *buf, size_t count)}. man 2 read. 0 means end of file. */
     public static int read(int fd, byte[] buf) {
         while (true) {
-            int n = posix.read(fd, buf, buf.length);
-            if (n >= 0) return n;
-            int errno = posix.errno();
+            long n = libc.read(fd, buf, buf.length);
+            if (n >= 0) return (int) n;
+            int errno = ffi.getLastError();
             if (errno != EINTR) throw fail("read(" + fd + ")", errno);
         }
     }
@@ -614,15 +653,18 @@ public final class Linux {
         int off = 0;
         while (off < buf.length) {
             byte[] rest = Arrays.copyOfRange(buf, off, buf.length);
-            int n = posix.write(fd, rest, rest.length);
-            if (n < 0 && posix.errno() != EINTR) throw fail("write(" + fd + ")", posix.errno());
+            long n = libc.write(fd, rest, rest.length);
+            if (n < 0) {
+                int errno = ffi.getLastError();
+                if (errno != EINTR) throw fail("write(" + fd + ")", errno);
+            }
             if (n > 0) off += n;
         }
     }
 
     /** {@code int close(int fd)}. man 2 close. */
     public static void close(int fd) {
-        checkPosix("close(" + fd + ")", posix.close(fd));
+        check("close(" + fd + ")", libc.close(fd));
     }
 
     /**
@@ -641,7 +683,7 @@ public final class Linux {
         try (var fds = Files.list(Path.of("/proc/self/fd"))) {
             for (Path p : fds.toList()) {
                 int fd = Integer.parseInt(p.getFileName().toString());
-                if (fd >= first) posix.fcntlInt(fd, Fcntl.F_SETFD, 1);
+                if (fd >= first) libc.fcntl(fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
             }
         } catch (java.io.IOException e) {
             throw new LinuxException("close_range(" + first + ")", ENOSYS, e.getMessage());
