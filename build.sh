@@ -36,7 +36,8 @@ Commands:
                      --vm also boots a cgroup v2 kernel under qemu where this machine is not
                      pure v2 (test always does; qemu and the kernel are installed for it).
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
-                     (steps/NN_name.java.bak-TIMESTAMP).
+                     (steps/NN_name.java.bak-TIMESTAMP); also of every earlier step whose file
+                     is missing or still has a TODO left (a Todo.missing( call), with backups.
   docs               Render README.adoc and chapters/ into the HTML book under build/book/.
   doctor             Say, one line each, what this machine has for the workbook (root, kernel,
                      namespaces, the cgroup layout, overlayfs, veth and bridge, iptables, JDK,
@@ -374,6 +375,21 @@ cmd_check() {
 
 cmd_catch_up() {
   [ $# -eq 1 ] || die "usage: ./build.sh catch-up NN"
+  local s nn
+  step_file "$1" "$ROOT/solutions" >/dev/null || exit 125   # no such step: step_file said so
+  # Step NN itself, and every earlier step whose file is missing or still has a TODO left (a
+  # Todo.missing( call): a late joiner is then one command from step NN+1. Earlier steps with no
+  # TODO left stay as they are: they are the learner's work, bugs included.
+  for s in "${STEPS[@]}"; do
+    nn=${s%%_*}
+    if [ "$nn" = "$1" ]; then catch_up_one "$nn"; break; fi
+    if [ ! -f "$ROOT/steps/$s.java" ] || grep -q 'Todo\.missing(' "$ROOT/steps/$s.java"; then
+      catch_up_one "$nn"
+    fi
+  done
+}
+
+catch_up_one() {   # catch_up_one NN: the solution of step NN over steps/, with a backup of the learner's file
   local solution learner
   solution=$(step_file "$1" "$ROOT/solutions")
   learner=$(step_file "$1" "$ROOT/steps")
