@@ -278,7 +278,7 @@ cmd_setup() {
   build_busybox_image
   warm_jbang
   touch "$BUILD/.setup-done"
-  say "setup done"
+  say "setup done (something missing later? ./build.sh doctor says what this machine has)"
 }
 
 setup_if_needed() {
