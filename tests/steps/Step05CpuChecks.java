@@ -44,10 +44,13 @@ class Step05CpuChecks {
         }
         Jocker.Result r = running.await();
         if (ratio >= 0) System.err.printf("step 05: two busy loops under --cpus 0.5 used %.3f CPUs (cgroup usage over 3 s)%n", ratio);
-        r.check(ready, "the container never printed \"ready\"").assertExit(0);
-        r.check(ratio >= 0, "found no cgroup of the container to measure");
-        r.check(ratio <= 0.6, String.format("the container used %.2f CPUs, more than --cpus 0.5 allows", ratio));
-        r.check(ratio >= 0.2, String.format("the container used only %.2f CPUs: did the loops run in its cgroup?", ratio));
+        Hint.check(r, ready, "the container never printed \"ready\"", Step05Checks.Concept.RUN);
+        Hint.exits(r, 0, Step05Checks.Concept.RUN);
+        Hint.check(r, ratio >= 0, "found no cgroup of the container to measure", Step05Checks.Concept.LIMITS);
+        Hint.check(r, ratio <= 0.6, String.format("the container used %.2f CPUs, more than --cpus 0.5 allows", ratio),
+                Step05Checks.Concept.LIMITS);
+        Hint.check(r, ratio >= 0.2, String.format("the container used only %.2f CPUs: did the loops run in its cgroup?", ratio),
+                Step05Checks.Concept.JOIN);
         Step05Checks.assertNoCgroupLeft(jocker, r);
     }
 
