@@ -22,6 +22,9 @@ class Step01Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 1, c); }
+
     @Test
     @Essential
     @Order(1)
@@ -29,8 +32,8 @@ class Step01Checks {
     void echoesAToken() {
         String token = Jocker.token();
         Jocker.Result r = jocker.run(jocker.container("echo", token));
-        Hint.exits(r, 0, Concept.RUN);
-        Hint.stdoutIs(r, token + "\n", Concept.RUN);
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, token + "\n", h(Concept.RUN));
     }
 
     @Test
@@ -39,8 +42,8 @@ class Step01Checks {
     @DisplayName("run exits with the command's exit code (sh -c 'exit 3' gives 3)")
     void passesTheExitCode() {
         Jocker.Result r = jocker.run(jocker.container("sh", "-c", "exit 3"));
-        Hint.exits(r, 3, Concept.WAIT);
-        Hint.stdoutIs(r, "", Concept.WAIT);
+        Hint.exits(r, 3, h(Concept.WAIT));
+        Hint.stdoutIs(r, "", h(Concept.WAIT));
     }
 
     @Test
@@ -49,9 +52,9 @@ class Step01Checks {
     void notExecutable() {
         // /etc/passwd exists on the host and in the busybox image, and is not executable in either.
         Jocker.Result r = jocker.run(jocker.container("/etc/passwd"));
-        Hint.exits(r, 126, Concept.EXEC_FAILS);
-        Hint.oneLineError(r, Concept.EXEC_FAILS, "/etc/passwd");
-        Hint.stdoutIs(r, "", Concept.EXEC_FAILS);
+        Hint.exits(r, 126, h(Concept.EXEC_FAILS));
+        Hint.oneLineError(r, h(Concept.EXEC_FAILS), "/etc/passwd");
+        Hint.stdoutIs(r, "", h(Concept.EXEC_FAILS));
     }
 
     @Test
@@ -61,9 +64,9 @@ class Step01Checks {
     void notFound() {
         String missing = Jocker.token("no-such-command-");
         Jocker.Result r = jocker.run(jocker.container(missing));
-        Hint.exits(r, 127, Concept.EXEC_FAILS);
-        Hint.oneLineError(r, Concept.EXEC_FAILS, missing);
-        Hint.stdoutIs(r, "", Concept.EXEC_FAILS);
+        Hint.exits(r, 127, h(Concept.EXEC_FAILS));
+        Hint.oneLineError(r, h(Concept.EXEC_FAILS), missing);
+        Hint.stdoutIs(r, "", h(Concept.EXEC_FAILS));
     }
 
     @Test
@@ -78,8 +81,8 @@ class Step01Checks {
             running.init().ifPresent(ProcessHandle::destroyForcibly);   // SIGKILL
         }
         Jocker.Result r = running.await(Duration.ofSeconds(15));
-        Hint.exits(r, 137, Concept.SIGNALED);
-        Hint.stdoutIs(r, token + "\n", Concept.SIGNALED);
+        Hint.exits(r, 137, h(Concept.SIGNALED));
+        Hint.stdoutIs(r, token + "\n", h(Concept.SIGNALED));
     }
 
     @Test
@@ -88,8 +91,8 @@ class Step01Checks {
     void passesTheEnvironment() {
         String value = Jocker.token();
         Jocker.Result r = jocker.run(jocker.container(List.of("-e", "JOCKER_CHECK=" + value), "sh", "-c", "echo \"$JOCKER_CHECK\""));
-        Hint.exits(r, 0, Concept.RUN);
-        Hint.stdoutIs(r, value + "\n", Concept.EXEC);
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, value + "\n", h(Concept.EXEC));
     }
 
     @Test
@@ -98,8 +101,8 @@ class Step01Checks {
     void passesStdin() {
         String token = Jocker.token();
         Jocker.Result r = jocker.run(jocker.container("cat"), token + "\n");
-        Hint.exits(r, 0, Concept.RUN);
-        Hint.stdoutIs(r, token + "\n", Concept.EXEC);
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, token + "\n", h(Concept.EXEC));
     }
 
     @Test
@@ -107,9 +110,9 @@ class Step01Checks {
     @DisplayName("run without a command exits with 125 and says why on stderr")
     void noCommand() {
         Jocker.Result r = jocker.run(jocker.container());
-        Hint.exits(r, 125, Concept.USAGE);
-        Hint.check(r, !r.stderrLines().isEmpty(), "expected an error message on stderr", Concept.USAGE);
-        Hint.stdoutIs(r, "", Concept.USAGE);
+        Hint.exits(r, 125, h(Concept.USAGE));
+        Hint.check(r, !r.stderrLines().isEmpty(), "expected an error message on stderr", h(Concept.USAGE));
+        Hint.stdoutIs(r, "", h(Concept.USAGE));
     }
 
     @Test
@@ -118,11 +121,11 @@ class Step01Checks {
     void traceShowsExecve() {
         String token = Jocker.token();
         Jocker.Result r = jocker.run(jocker.container(List.of("--trace"), "echo", token));
-        Hint.exits(r, 0, Concept.RUN);
-        Hint.stdoutIs(r, token + "\n", Concept.TRACE);
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, token + "\n", h(Concept.TRACE));
         Pattern execve = Pattern.compile("execve\\(\"[^\"]*echo\", \\[\"echo\", \"" + token + "\"\\]");
         Hint.check(r, execve.matcher(r.stderr()).find(),
-                "expected the trace on stderr to show execve(\"/.../echo\", [\"echo\", \"" + token + "\"], ...)", Concept.TRACE);
+                "expected the trace on stderr to show execve(\"/.../echo\", [\"echo\", \"" + token + "\"], ...)", h(Concept.TRACE));
     }
 
     @Test
@@ -134,10 +137,10 @@ class Step01Checks {
         // reset them hands them on to the container.
         Jocker.Result r = jocker.runUnder(List.of("/bin/sh", "-c", "trap '' INT QUIT; exec \"$@\"", "sh"),
                 jocker.container("sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status 2>/dev/null || echo no-proc"));
-        Hint.exits(r, 0, Concept.RUN);
+        Hint.exits(r, 0, h(Concept.RUN));
         org.junit.jupiter.api.Assumptions.assumeFalse(r.stdout().contains("no-proc"),
                 "the container has no /proc at this step (chroot without a /proc mount)");
-        Hint.stdoutIs(r, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", Concept.SIGNAL_STATE);
+        Hint.stdoutIs(r, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", h(Concept.SIGNAL_STATE));
     }
 
     /**

@@ -30,6 +30,9 @@ class Step02Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 2, c); }
+
     @Test
     @Essential
     @Order(1)
@@ -37,8 +40,8 @@ class Step02Checks {
     void seesTheImage() throws IOException {
         String passwd = new String(read(jocker.image(), "etc/passwd"), StandardCharsets.UTF_8);
         Jocker.Result r = jocker.run(jocker.container("cat", "/etc/passwd"));
-        Hint.exits(r, 0, Concept.BOTH);
-        Hint.stdoutIs(r, passwd, Concept.BOTH);
+        Hint.exits(r, 0, h(Concept.BOTH));
+        Hint.stdoutIs(r, passwd, h(Concept.BOTH));
     }
 
     @Test
@@ -50,10 +53,10 @@ class Step02Checks {
         try {
             Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                     "echo " + token + " > /jocker-check-" + token + " && cat /jocker-check-" + token + " && pwd"));
-            Hint.exits(r, 0, Concept.BOTH);
-            Hint.stdoutIs(r, token + "\n/\n", Concept.CHROOT);
+            Hint.exits(r, 0, h(Concept.BOTH));
+            Hint.stdoutIs(r, token + "\n/\n", h(Concept.CHROOT));
             Hint.check(r, !Files.exists(onHost, LinkOption.NOFOLLOW_LINKS),
-                    "the file the container wrote to its / appeared on the host as " + onHost, Concept.CHROOT);
+                    "the file the container wrote to its / appeared on the host as " + onHost, h(Concept.CHROOT));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(onHost);
@@ -72,8 +75,8 @@ class Step02Checks {
         try {
             Files.writeString(secret, token + "\n");
             Jocker.Result r = jocker.run(jocker.container("sh", "-c", "if test -e " + secret + "; then echo visible; else echo hidden; fi"));
-            Hint.exits(r, 0, Concept.BOTH);
-            Hint.stdoutIs(r, "hidden\n", Concept.CHROOT);
+            Hint.exits(r, 0, h(Concept.BOTH));
+            Hint.stdoutIs(r, "hidden\n", h(Concept.CHROOT));
         } finally {
             Files.deleteIfExists(secret);
             Files.deleteIfExists(dir);
@@ -86,7 +89,7 @@ class Step02Checks {
     @DisplayName("the container directory under $JOCKER_ROOT/containers is gone after the run, also after a failing command")
     void containerDirectoryIsRemoved() {
         Jocker.Result r = jocker.run(jocker.container("sh", "-c", "touch /created-in-container; exit 3"));
-        Hint.exits(r, 3, Concept.BOTH);
+        Hint.exits(r, 3, h(Concept.BOTH));
         assertNoLeftovers(jocker, r);
     }
 
@@ -106,7 +109,7 @@ class Step02Checks {
             Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
             refused(r, "jocker-escape-" + token);
             Hint.check(r, !Files.exists(outside, LinkOption.NOFOLLOW_LINKS), "the entry " + name + " was written to " + outside,
-                    Concept.HOSTILE);
+                    h(Concept.HOSTILE));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(outside);
@@ -130,7 +133,7 @@ class Step02Checks {
             Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
             refused(r, "evil/planted");
             Hint.check(r, !Files.exists(planted, LinkOption.NOFOLLOW_LINKS), "the entry evil/planted was written to " + planted,
-                    Concept.HOSTILE);
+                    h(Concept.HOSTILE));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(planted);
@@ -157,9 +160,9 @@ class Step02Checks {
         try {
             Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
             refused(r, "stolen");
-            Hint.check(r, Files.readString(hostFile).equals(token + "\n"), "the host file " + hostFile + " was changed", Concept.HOSTILE);
+            Hint.check(r, Files.readString(hostFile).equals(token + "\n"), "the host file " + hostFile + " was changed", h(Concept.HOSTILE));
             Hint.check(r, ((Number) Files.getAttribute(hostFile, "unix:nlink")).intValue() == 1,
-                    "the host file " + hostFile + " has a hard link left somewhere", Concept.HOSTILE);
+                    "the host file " + hostFile + " has a hard link left somewhere", h(Concept.HOSTILE));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(hostFile);
@@ -184,12 +187,12 @@ class Step02Checks {
         try {
             Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "sh", "-c",
                     "cat /jocker-abs-" + token + " /tmp/jocker-planted-" + token));
-            Hint.exits(r, 0, Concept.BOTH);
-            Hint.stdoutIs(r, "abs " + token + "\nplanted " + token + "\n", Concept.HOSTILE);
+            Hint.exits(r, 0, h(Concept.BOTH));
+            Hint.stdoutIs(r, "abs " + token + "\nplanted " + token + "\n", h(Concept.HOSTILE));
             Hint.check(r, !Files.exists(hostAbs, LinkOption.NOFOLLOW_LINKS), "the entry /jocker-abs-" + token + " was written to the host's /",
-                    Concept.HOSTILE);
+                    h(Concept.HOSTILE));
             Hint.check(r, !Files.exists(hostPlanted, LinkOption.NOFOLLOW_LINKS),
-                    "the entry written through the symlink /hostlink-" + token + " -> /tmp landed in the host's /tmp", Concept.HOSTILE);
+                    "the entry written through the symlink /hostlink-" + token + " -> /tmp landed in the host's /tmp", h(Concept.HOSTILE));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(hostAbs);
@@ -235,14 +238,15 @@ class Step02Checks {
      */
     static void assertNoLeftovers(Jocker jocker, Jocker.Result r) {
         List<Path> left = jocker.leftovers();
-        Hint.check(r, left.isEmpty(), "the container directory is still there after the run: " + left, Concept.LEFTOVERS);
+        Hint.check(r, left.isEmpty(), "the container directory is still there after the run: " + left,
+                Hint.onStep(jocker, 2, Concept.LEFTOVERS));
     }
 
     /** An image the runtime must refuse: 125, one line that names {@code part}, nothing on stdout. */
-    static void refused(Jocker.Result r, String part) {
-        Hint.exits(r, 125, Concept.HOSTILE);
-        Hint.oneLineError(r, Concept.HOSTILE, part);
-        Hint.stdoutIs(r, "", Concept.HOSTILE);
+    private void refused(Jocker.Result r, String part) {
+        Hint.exits(r, 125, h(Concept.HOSTILE));
+        Hint.oneLineError(r, h(Concept.HOSTILE), part);
+        Hint.stdoutIs(r, "", h(Concept.HOSTILE));
     }
 
     /**

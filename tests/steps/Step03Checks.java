@@ -33,6 +33,9 @@ class Step03Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 3, c); }
+
     /** How long a background container may take to say "ready". */
     static final Duration READY = Duration.ofSeconds(20);
 
@@ -44,9 +47,9 @@ class Step03Checks {
         String before = hostHostname();
         String name = Jocker.token("box-");
         Jocker.Result r = jocker.run(jocker.container(List.of("--hostname", name), "hostname"));
-        Hint.exits(r, 0, Concept.ALL);
-        Hint.stdoutIs(r, name + "\n", Concept.HOSTNAME);
-        Hint.check(r, hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname(), Concept.UTS);
+        Hint.exits(r, 0, h(Concept.ALL));
+        Hint.stdoutIs(r, name + "\n", h(Concept.HOSTNAME));
+        Hint.check(r, hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname(), h(Concept.UTS));
     }
 
     @Test
@@ -55,10 +58,10 @@ class Step03Checks {
     void hostnameDefaultsToShortId() throws IOException {
         String before = hostHostname();
         Jocker.Result r = jocker.run(jocker.container("hostname"));
-        Hint.exits(r, 0, Concept.ALL);
+        Hint.exits(r, 0, h(Concept.ALL));
         Hint.check(r, r.stdout().matches("[0-9a-f]{12}\n"),
-                "expected the short id of the container (12 hex digits) as its hostname", Concept.HOSTNAME);
-        Hint.check(r, hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname(), Concept.UTS);
+                "expected the short id of the container (12 hex digits) as its hostname", h(Concept.HOSTNAME));
+        Hint.check(r, hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname(), h(Concept.UTS));
     }
 
     @Test
@@ -66,9 +69,9 @@ class Step03Checks {
     @DisplayName("an invalid --hostname is refused with 125 and one line")
     void invalidHostname() {
         Jocker.Result r = jocker.run(jocker.container(List.of("--hostname", "not_a/valid name"), "true"));
-        Hint.exits(r, 125, Concept.UTS);
-        Hint.oneLineError(r, Concept.UTS, "hostname");
-        Hint.stdoutIs(r, "", Concept.UTS);
+        Hint.exits(r, 125, h(Concept.UTS));
+        Hint.oneLineError(r, h(Concept.UTS), "hostname");
+        Hint.stdoutIs(r, "", h(Concept.UTS));
     }
 
     /**
@@ -92,11 +95,11 @@ class Step03Checks {
             TreeSet<String> after = hostMounts();
             r.check(during.equals(before), "while the container ran, the host's mount table under "
                     + jocker.root() + " changed (mounts made in the container propagated to the host: are they private?) "
-                    + Concept.PRIVATE.hint() + ":" + diff(before, during));
-            Hint.check(r, ready, "the container never printed \"ready\"", Concept.ALL);
-            Hint.exits(r, 0, Concept.ALL);
+                    + h(Concept.PRIVATE).hint() + ":" + diff(before, during));
+            Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.ALL));
+            Hint.exits(r, 0, h(Concept.ALL));
             r.check(after.equals(before), "after the run the host's mount table under " + jocker.root()
-                    + " is not what it was " + Concept.PRIVATE.hint() + ":" + diff(before, after));
+                    + " is not what it was " + h(Concept.PRIVATE).hint() + ":" + diff(before, after));
             Step02Checks.assertNoLeftovers(jocker, r);
         } finally {
             Linux.umount2(containers.toString(), Linux.MNT_DETACH);   // umount -R -l: the mounts below go too
@@ -110,22 +113,22 @@ class Step03Checks {
     void containerSeesOnlyItsMounts() {
         Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                 "cut -d' ' -f5 /proc/self/mountinfo; echo --; ls -a /"));
-        Hint.exits(r, 0, Concept.ALL);
+        Hint.exits(r, 0, h(Concept.ALL));
         String[] parts = r.stdout().split("--\n", 2);
-        Hint.check(r, parts.length == 2, "expected the mount points, then --, then ls -a /", Concept.ALL);
+        Hint.check(r, parts.length == 2, "expected the mount points, then --, then ls -a /", h(Concept.ALL));
         List<String> mounts = parts[0].lines().toList();
         for (String required : List.of("/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/sys")) {
             Hint.check(r, mounts.contains(required), "expected " + required + " among the container's mount points " + mounts,
-                    Concept.MOUNTS);
+                    h(Concept.MOUNTS));
         }
         // From step 08 on, the runtime bind-mounts the container's own /etc files over the image's, as Docker does.
         List<String> etc = List.of("/etc/hosts", "/etc/hostname", "/etc/resolv.conf");
         for (String m : mounts) {
             Hint.check(r, m.equals("/") || m.startsWith("/proc") || m.startsWith("/dev") || m.startsWith("/sys") || etc.contains(m),
-                    "the container sees a mount that is not its own: " + m + " (is the old root detached?)", Concept.PIVOT);
+                    "the container sees a mount that is not its own: " + m + " (is the old root detached?)", h(Concept.PIVOT));
         }
         Hint.check(r, parts[1].lines().noneMatch(l -> l.startsWith(".old") || l.contains("old-root") || l.equals("put_old")),
-                "the old root's directory is still in the container's / (remove it after umount2)", Concept.PIVOT);
+                "the old root's directory is still in the container's / (remove it after umount2)", h(Concept.PIVOT));
     }
 
     @Test
@@ -139,9 +142,9 @@ class Step03Checks {
                         + "test -c /dev/pts/ptmx && echo pts; "
                         + "if touch /sys/jocker-check 2>/dev/null; then echo sys-writable; else echo sys-ro; fi; "
                         + "test -e /dev/sda -o -e /dev/vda -o -e /dev/mem && echo host-devices; true"));
-        Hint.exits(r, 0, Concept.ALL);
+        Hint.exits(r, 0, h(Concept.ALL));
         Hint.stdoutIs(r, "null\nzero\nfull\nrandom\nurandom\ntty\n3\n"
-                + "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\npts/ptmx\npts\nsys-ro\n", Concept.MOUNTS);
+                + "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\npts/ptmx\npts\nsys-ro\n", h(Concept.MOUNTS));
     }
 
     /**
@@ -168,9 +171,9 @@ class Step03Checks {
             Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                     "echo container " + token + " > /tmp/" + name + " && " + String.format(BREAKOUT, name)));
             Hint.check(r, !r.stdout().contains("host " + token),
-                    "the breakout read the host's " + onHost + ": the container can still reach the host's root", Concept.BREAKOUT);
-            Hint.exits(r, 0, Concept.ALL);
-            Hint.stdoutIs(r, "container " + token + "\n", Concept.BREAKOUT);
+                    "the breakout read the host's " + onHost + ": the container can still reach the host's root", h(Concept.BREAKOUT));
+            Hint.exits(r, 0, h(Concept.ALL));
+            Hint.stdoutIs(r, "container " + token + "\n", h(Concept.BREAKOUT));
         } finally {
             Files.deleteIfExists(onHost);
         }
@@ -189,8 +192,8 @@ class Step03Checks {
         Jocker chrootJocker = jocker.withScript(chroot.get(), 2);
         try {
             Jocker.Result r = chrootJocker.run(chrootJocker.container("sh", "-c", String.format(BREAKOUT, name)));
-            Hint.exits(r, 0, Concept.CHROOT_BREAKOUT);
-            Hint.stdoutIs(r, "host " + token + "\n", Concept.CHROOT_BREAKOUT);
+            Hint.exits(r, 0, h(Concept.CHROOT_BREAKOUT));
+            Hint.stdoutIs(r, "host " + token + "\n", h(Concept.CHROOT_BREAKOUT));
         } finally {
             Files.deleteIfExists(onHost);
         }
@@ -211,23 +214,23 @@ class Step03Checks {
         List<ProcessHandle> container = running.process.toHandle().descendants().toList();
         if (running.process.isAlive()) running.signal("KILL");
         Jocker.Result r = running.await();
-        Hint.check(r, ready, "the container never printed \"ready\"", Concept.ALL);
-        Hint.check(r, !container.isEmpty(), "found no container process under the runtime", Concept.ALL);
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.ALL));
+        Hint.check(r, !container.isEmpty(), "found no container process under the runtime", h(Concept.ALL));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (container.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) Jocker.sleep(100);
         Hint.check(r, container.stream().noneMatch(ProcessHandle::isAlive),
                 "the container's processes outlived their runtime: " + container.stream().filter(ProcessHandle::isAlive)
-                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList(), Concept.KILLED);
+                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList(), h(Concept.KILLED));
         TreeSet<String> after = hostMounts();
         r.check(after.equals(before), "mounts leaked to the host after the runtime was killed "
-                + Concept.PRIVATE.hint() + ":" + diff(before, after));
+                + h(Concept.PRIVATE).hint() + ":" + diff(before, after));
         Hint.check(r, !jocker.leftovers().isEmpty(), "expected the killed runtime's container directory to be left (to be swept)",
-                Concept.KILLED);
+                h(Concept.KILLED));
 
         Jocker.Result next = jocker.run(jocker.container("true"));
-        Hint.exits(next, 0, Concept.ALL);
+        Hint.exits(next, 0, h(Concept.ALL));
         Hint.check(next, jocker.leftovers().isEmpty(),
-                "the next run did not sweep the killed runtime's container directory: " + jocker.leftovers(), Concept.KILLED);
+                "the next run did not sweep the killed runtime's container directory: " + jocker.leftovers(), h(Concept.KILLED));
     }
 
     // ------------------------------------------------------------------------------------------

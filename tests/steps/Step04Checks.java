@@ -31,6 +31,9 @@ class Step04Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 4, c); }
+
     static final Duration READY = Duration.ofSeconds(20);
 
     @Test
@@ -39,8 +42,8 @@ class Step04Checks {
     @DisplayName("the command is PID 1: /proc/1/cmdline is the command line given to run")
     void commandIsPid1() {
         Jocker.Result r = jocker.run(jocker.container("cat", "/proc/1/cmdline"));
-        Hint.exits(r, 0, Concept.RUN);
-        Hint.stdoutIs(r, "cat\0/proc/1/cmdline\0", Concept.PID);
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, "cat\0/proc/1/cmdline\0", h(Concept.PID));
     }
 
     @Test
@@ -55,12 +58,12 @@ class Step04Checks {
         Jocker.Result r = jocker.run(jocker.container("sh", "-c", "sleep " + seconds
                 + " & while [ \"$(cat /proc/$!/comm 2>/dev/null)\" != sleep ]; do sleep 0.05; done;"
                 + " ps -o pid,comm; exit 0"));
-        Hint.exits(r, 0, Concept.RUN);
+        Hint.exits(r, 0, h(Concept.RUN));
         List<String[]> rows = r.stdout().lines().skip(1).map(l -> l.trim().split("\\s+")).toList();
-        Hint.check(r, rows.size() == 3, "expected ps to list exactly 3 processes (sh, sleep, ps), got " + rows.size(), Concept.PID);
-        Hint.check(r, rows.get(0)[0].equals("1") && rows.get(0)[1].equals("sh"), "expected PID 1 to be sh", Concept.PID);
+        Hint.check(r, rows.size() == 3, "expected ps to list exactly 3 processes (sh, sleep, ps), got " + rows.size(), h(Concept.PID));
+        Hint.check(r, rows.get(0)[0].equals("1") && rows.get(0)[1].equals("sh"), "expected PID 1 to be sh", h(Concept.PID));
         Hint.check(r, rows.stream().map(x -> x[1]).sorted().toList().equals(List.of("ps", "sh", "sleep")),
-                "expected the processes sh, sleep and ps", Concept.PID);
+                "expected the processes sh, sleep and ps", h(Concept.PID));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
         while (!survivors("sleep\0" + seconds).isEmpty() && System.nanoTime() < deadline) Jocker.sleep(100);
         Hint.check(r, survivors("sleep\0" + seconds).isEmpty(),
@@ -78,9 +81,9 @@ class Step04Checks {
         boolean ready = running.awaitOutput("ready", READY);
         if (running.process.isAlive()) running.signal("TERM");
         Jocker.Result r = running.await(Duration.ofSeconds(10));
-        Hint.check(r, ready, "the container never printed \"ready\"", Concept.RUN);
-        Hint.exits(r, 143, Concept.SIGNALS);
-        Hint.stdoutIs(r, "ready\ngot TERM\n", Concept.SIGNALS);
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.RUN));
+        Hint.exits(r, 143, h(Concept.SIGNALS));
+        Hint.stdoutIs(r, "ready\ngot TERM\n", h(Concept.SIGNALS));
     }
 
     @Test
@@ -95,9 +98,9 @@ class Step04Checks {
         boolean survived = running.process.isAlive();
         if (running.process.isAlive()) running.signal("KILL");
         Jocker.Result r = running.await(Duration.ofSeconds(10));
-        Hint.check(r, ready, "the container never printed \"ready\"", Concept.RUN);
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.RUN));
         Hint.check(r, survived, "run ended on SIGTERM, but sleep as PID 1 has no handler and should have ignored it"
-                + " (is the command PID 1?)", Concept.SIGNALS);
+                + " (is the command PID 1?)", h(Concept.SIGNALS));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (container.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) Jocker.sleep(100);
         Hint.check(r, container.stream().noneMatch(ProcessHandle::isAlive), "the container outlived its runtime", Concept.PID1);
@@ -116,11 +119,11 @@ class Step04Checks {
         try {
             Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                     "awk 'NR > 1 { print $2 }' /proc/sysvipc/shm; echo --; grep -c ' /dev/mqueue .* - mqueue ' /proc/self/mountinfo"));
-            Hint.exits(r, 0, Concept.RUN);
+            Hint.exits(r, 0, h(Concept.RUN));
             String[] parts = r.stdout().split("--\n", 2);
             Hint.check(r, parts[0].lines().noneMatch(shmid::equals),
-                    "the host's shared memory segment " + shmid + " is visible in the container", Concept.IPC);
-            Hint.check(r, parts.length == 2 && parts[1].trim().equals("1"), "expected one mqueue filesystem at /dev/mqueue", Concept.IPC);
+                    "the host's shared memory segment " + shmid + " is visible in the container", h(Concept.IPC));
+            Hint.check(r, parts.length == 2 && parts[1].trim().equals("1"), "expected one mqueue filesystem at /dev/mqueue", h(Concept.IPC));
         } finally {
             host("ipcrm", "-m", shmid);
         }
@@ -138,9 +141,9 @@ class Step04Checks {
     @DisplayName("without --init a PID 1 that never waits (sleep) leaves a zombie behind")
     void zombieWithoutInit() {
         Jocker.Result r = jocker.run(jocker.container("sh", "-c", ZOMBIE));
-        Hint.exits(r, 0, Concept.RUN);
+        Hint.exits(r, 0, h(Concept.RUN));
         Hint.check(r, r.stdout().lines().anyMatch(l -> l.trim().startsWith("Z")),
-                "expected ps to show a zombie (state Z) under a PID 1 that never waits", Concept.ZOMBIES);
+                "expected ps to show a zombie (state Z) under a PID 1 that never waits", h(Concept.ZOMBIES));
     }
 
     @Test
@@ -148,18 +151,18 @@ class Step04Checks {
     @DisplayName("--init: PID 1 is a reaper; it reaps orphans, passes SIGTERM on, and exits the way the command did")
     void initReaps() {
         Jocker.Result r = jocker.run(jocker.container(List.of("--init"), "sh", "-c", ZOMBIE));
-        Hint.exits(r, 0, Concept.REAPER);
+        Hint.exits(r, 0, h(Concept.REAPER));
         Hint.check(r, r.stdout().lines().noneMatch(l -> l.trim().startsWith("Z")),
-                "expected no zombie with --init: PID 1 should reap every child", Concept.REAPER);
+                "expected no zombie with --init: PID 1 should reap every child", h(Concept.REAPER));
 
         Jocker.Running running = jocker.start(jocker.container(List.of("--init"), "sh", "-c",
                 "echo pid $$; echo ready; exec sleep 60"));
         boolean ready = running.awaitOutput("ready", READY);
         if (running.process.isAlive()) running.signal("TERM");
         Jocker.Result t = running.await(Duration.ofSeconds(10));
-        Hint.check(t, ready, "the container never printed \"ready\"", Concept.REAPER);
-        Hint.check(t, !t.stdout().startsWith("pid 1\n"), "with --init the command should not be PID 1", Concept.REAPER);
-        Hint.exits(t, 143, Concept.REAPER);
+        Hint.check(t, ready, "the container never printed \"ready\"", h(Concept.REAPER));
+        Hint.check(t, !t.stdout().startsWith("pid 1\n"), "with --init the command should not be PID 1", h(Concept.REAPER));
+        Hint.exits(t, 143, h(Concept.REAPER));
     }
 
     // ------------------------------------------------------------------------------------------

@@ -44,6 +44,9 @@ class Step05Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 5, c); }
+
     static final Duration READY = Duration.ofSeconds(20);
     static final Pattern OOM_LINE =
             Pattern.compile("jocker: container [0-9a-f]{12} was killed: out of memory \\(limit 64m\\)");
@@ -71,14 +74,14 @@ class Step05Checks {
             seen.put("procs", m.map(d -> read(d.resolve("cgroup.procs"))).orElse(""));
         }
         Jocker.Result r = running.await();
-        Hint.check(r, ready, "the container never printed \"ready\"", Concept.RUN);
-        Hint.exits(r, 0, Concept.RUN);
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.RUN));
+        Hint.exits(r, 0, h(Concept.RUN));
         Hint.check(r, "67108864".equals(seen.get("memory")), "expected the memory limit 67108864 (64m) in the container's "
-                + "cgroup, found " + seen.get("memory"), Concept.LIMITS);
+                + "cgroup, found " + seen.get("memory"), h(Concept.LIMITS));
         Hint.check(r, "50000 100000".equals(seen.get("cpu")), "expected a CPU quota of 50000 us per 100000 us (--cpus 0.5), found "
-                + seen.get("cpu"), Concept.LIMITS);
-        Hint.check(r, "20".equals(seen.get("pids")), "expected pids.max 20, found " + seen.get("pids"), Concept.LIMITS);
-        Hint.check(r, !seen.get("procs").isBlank(), "the container's cgroup had no process in it while it ran", Concept.JOIN);
+                + seen.get("cpu"), h(Concept.LIMITS));
+        Hint.check(r, "20".equals(seen.get("pids")), "expected pids.max 20, found " + seen.get("pids"), h(Concept.LIMITS));
+        Hint.check(r, !seen.get("procs").isBlank(), "the container's cgroup had no process in it while it ran", h(Concept.JOIN));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -88,12 +91,12 @@ class Step05Checks {
     void cgroupNamespace() {
         Jocker.Result r = jocker.run(jocker.container(List.of("--memory", "64m"), "cat", "/proc/self/cgroup"),
                 Map.of(), null, Jocker.TIMEOUT);
-        Hint.exits(r, 0, Concept.RUN);
+        Hint.exits(r, 0, h(Concept.RUN));
         List<String> lines = r.stdout().lines().filter(l -> !l.isBlank()).toList();
-        Hint.check(r, !lines.isEmpty(), "/proc/self/cgroup was empty", Concept.NAMESPACE);
+        Hint.check(r, !lines.isEmpty(), "/proc/self/cgroup was empty", h(Concept.NAMESPACE));
         for (String line : lines) {
             Hint.check(r, line.endsWith(":/"), "expected every line of /proc/self/cgroup to end in \":/\", got \"" + line + "\"",
-                    Concept.NAMESPACE);
+                    h(Concept.NAMESPACE));
         }
         assertNoCgroupLeft(jocker, r);
     }
@@ -103,10 +106,10 @@ class Step05Checks {
     @DisplayName("a shell that outgrows --memory 64m is OOM-killed: exit 137, one line that says so, no cgroup left")
     void outOfMemory() {
         Jocker.Result r = greedyShell(jocker);
-        Hint.exits(r, 137, Concept.LIMITS);
-        Hint.stdoutIs(r, "", Concept.LIMITS);
+        Hint.exits(r, 137, h(Concept.LIMITS));
+        Hint.stdoutIs(r, "", h(Concept.LIMITS));
         Hint.check(r, r.stderrLines().stream().anyMatch(l -> OOM_LINE.matcher(l).matches()),
-                "expected a line like \"jocker: container 3f2a9c1b7d4e was killed: out of memory (limit 64m)\" on stderr", Concept.OOM);
+                "expected a line like \"jocker: container 3f2a9c1b7d4e was killed: out of memory (limit 64m)\" on stderr", h(Concept.OOM));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -124,10 +127,10 @@ class Step05Checks {
         Jocker.Result r = jocker.run(jocker.container(List.of("--pids-limit", "20"),
                 "sh", "-c", "for i in $(seq 1 60); do sleep 30 & echo started $i; done"), Map.of(), null, Jocker.TIMEOUT);
         List<String> started = r.stdout().lines().filter(l -> l.startsWith("started ")).toList();
-        Hint.check(r, !r.timedOut(), "the run did not end by itself", Concept.RUN);
+        Hint.check(r, !r.timedOut(), "the run did not end by itself", h(Concept.RUN));
         Hint.check(r, !started.isEmpty() && started.size() < 20, "expected between 1 and 19 children (the shell is the 20th "
-                + "process), got " + started.size(), Concept.LIMITS);
-        Hint.check(r, r.stderr().contains("can't fork"), "expected the shell to say it can't fork", Concept.LIMITS);
+                + "process), got " + started.size(), h(Concept.LIMITS));
+        Hint.check(r, r.stderr().contains("can't fork"), "expected the shell to say it can't fork", h(Concept.LIMITS));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -156,12 +159,12 @@ class Step05Checks {
         }
         if (ready) hostForks = new ProcessBuilder("true").start().waitFor(10, TimeUnit.SECONDS);
         Jocker.Result r = running.await(Duration.ofSeconds(30));
-        Hint.check(r, ready, "the container never printed \"ready\"", Concept.RUN);
-        Hint.check(r, !r.timedOut(), "the run did not end by itself within 30 s", Concept.RUN);
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.RUN));
+        Hint.check(r, !r.timedOut(), "the run did not end by itself within 30 s", h(Concept.RUN));
         Hint.check(r, most > 0 && most <= 20, "expected pids.current between 1 and 20 while the bomb ran, saw at most " + most,
-                Concept.LIMITS);
-        Hint.check(r, refused > 0, "expected pids.events to count refused forks (max > 0), got " + refused, Concept.LIMITS);
-        Hint.check(r, hostForks, "the host could not start a process while the bomb ran", Concept.LIMITS);
+                h(Concept.LIMITS));
+        Hint.check(r, refused > 0, "expected pids.events to count refused forks (max > 0), got " + refused, h(Concept.LIMITS));
+        Hint.check(r, hostForks, "the host could not start a process while the bomb ran", h(Concept.LIMITS));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -172,7 +175,7 @@ class Step05Checks {
         String missing = Jocker.token("no-such-command-");
         Jocker.Result r = jocker.run(jocker.container(List.of("--memory", "64m", "--pids-limit", "20"), missing),
                 Map.of(), null, Jocker.TIMEOUT);
-        Hint.exits(r, 127, Concept.RUN);
+        Hint.exits(r, 127, h(Concept.RUN));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -189,7 +192,7 @@ class Step05Checks {
                 List.of("--pids-limit", "99999999"));
         for (List<String> option : cases) {
             Jocker.Result r = jocker.run(jocker.container(option, "true"), Map.of(), null, Jocker.TIMEOUT);
-            Concept c = option.get(0).equals("--pids-limit") ? Concept.KERNEL_REFUSES : Concept.OPTIONS;
+            Hint c = option.get(0).equals("--pids-limit") ? h(Concept.KERNEL_REFUSES) : h(Concept.OPTIONS);
             Hint.exits(r, 125, c);
             Hint.oneLineError(r, c, option.get(0).substring(2).replace("-limit", ""));
             Hint.stdoutIs(r, "", c);
@@ -207,11 +210,11 @@ class Step05Checks {
         boolean hadCgroup = ready && Tree.of("memory").container(jocker).isPresent();
         running.signal("KILL");
         Jocker.Result killed = running.await(Duration.ofSeconds(20));
-        Hint.check(killed, ready, "the container never printed \"ready\"", Concept.RUN);
-        Hint.check(killed, hadCgroup, "the container had no cgroup under " + jocker.cgroupParent() + " while it ran", Concept.LIMITS);
+        Hint.check(killed, ready, "the container never printed \"ready\"", h(Concept.RUN));
+        Hint.check(killed, hadCgroup, "the container had no cgroup under " + jocker.cgroupParent() + " while it ran", h(Concept.LIMITS));
         // The next run sweeps what the killed one left behind (lib/Leftovers.java), cgroup included.
         Jocker.Result next = jocker.run(jocker.container("true"), Map.of(), null, Jocker.TIMEOUT);
-        Hint.exits(next, 0, Concept.RUN);
+        Hint.exits(next, 0, h(Concept.RUN));
         assertNoCgroupLeft(jocker, next);
     }
 
@@ -250,7 +253,7 @@ class Step05Checks {
     static void assertNoCgroupLeft(Jocker jocker, Jocker.Result r) {
         List<Path> left = new ArrayList<>();
         for (Path tree : Cleanup.cgroupTrees()) left.addAll(children(tree.resolve(jocker.cgroupParent())));
-        Hint.check(r, left.isEmpty(), "cgroups were left behind after the run: " + left, Concept.REMOVE);
+        Hint.check(r, left.isEmpty(), "cgroups were left behind after the run: " + left, Hint.onStep(jocker, 5, Concept.REMOVE));
     }
 
     /**

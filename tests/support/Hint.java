@@ -37,6 +37,22 @@ interface Hint {
         return "[" + t + "read chapters/" + chapter + ", sections \"" + String.join("\" and \"", sections) + "\"]";
     }
 
+    /** The chapters of the steps, step 1 first. */
+    List<String> CHAPTERS = List.of("01-fork-exec.adoc", "02-chroot.adoc", "03-mount-namespace.adoc", "04-pid-namespace.adoc",
+            "05-cgroups.adoc", "06-pull-image.adoc", "07-overlay.adoc", "08-network.adoc");
+
+    /**
+     * {@code c}, for a check of step {@code own}: when it runs a later step's file, whose TODOs
+     * change what every run does, the bracket sends the reader to that step's chapter too.
+     */
+    static Hint onStep(Jocker jocker, int own, Hint c) {
+        int step = jocker.step();
+        if (step <= own || step > CHAPTERS.size()) return c;
+        String b = c.hint();
+        return () -> b.substring(0, b.length() - 1) + "; this runs step " + String.format("%02d", step)
+                + ": see its TODOs in chapters/" + CHAPTERS.get(step - 1) + " too]";
+    }
+
     static void check(Jocker.Result r, boolean condition, String reason, Hint c) {
         r.check(condition, reason + " " + c.hint());
     }
@@ -76,8 +92,24 @@ interface Hint {
     static Jocker.Result exits(Jocker.Result r, int code, Hint c) {
         if (r.timedOut()) fail("the run did not end within " + r.took().toSeconds() + " s (expected exit code " + code + ") "
                 + c.hint() + "\n" + r);
-        if (r.exitCode() != code) fail("expected exit code " + code + ", got " + r.exitCode() + " " + c.hint() + "\n" + r);
+        if (r.exitCode() != code) {
+            fail("expected exit code " + code + ", got " + r.exitCode() + " " + c.hint() + doctor(r) + "\n" + r);
+        }
         return r;
+    }
+
+    /**
+     * " (something missing? ./build.sh doctor ...)" when the run failed because this machine lacks
+     * a kernel feature or a program, as its error line says; else "".
+     */
+    static String doctor(Jocker.Result r) {
+        String err = r.stderr();
+        boolean lacks = r.exitCode() == 125 && (err.contains("no cgroup tree")
+                || err.contains("controller") && err.contains("failed to enable")
+                || err.contains("is not available here") || err.contains("failed to mount the overlay")
+                || err.contains("No such device") || err.contains("not supported")
+                || err.contains("iptables") && (err.contains("not found") || err.contains("No such file")));
+        return lacks ? " (" + DOCTOR + ")" : "";
     }
 
     /** {@link Jocker.Result#assertStdout} with the hint on the first line. */
