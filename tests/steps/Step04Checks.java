@@ -153,7 +153,7 @@ class Step04Checks {
         Jocker.Result r = jocker.run(jocker.container(List.of("--init"), "sh", "-c", ZOMBIE));
         Hint.exits(r, 0, h(Concept.REAPER));
         Hint.check(r, r.stdout().lines().noneMatch(l -> l.trim().startsWith("Z")),
-                "expected no zombie with --init: PID 1 should reap every child", h(Concept.REAPER));
+                "expected no zombie with --init: PID 1 should reap every child", h(Concept.REAPS));
 
         Jocker.Running running = jocker.start(jocker.container(List.of("--init"), "sh", "-c",
                 "echo pid $$; echo ready; exec sleep 60"));
@@ -180,7 +180,9 @@ class Step04Checks {
         SIGNALS("04.1", "Signals: what reaches PID 1"),
         ZOMBIES("04.1", "Zombies and reaping"),
         IPC("04.2", "TODO 04.2"),
-        REAPER("04.3", "TODO 04.3");
+        REAPER("04.3", "TODO 04.3"),
+        /** Orphans go to PID 1 only in a PID namespace of the container's own. */
+        REAPS("04.1 04.3", "TODO 04.1", "TODO 04.3");
 
         final List<String> todos;
         final List<String> sections;
