@@ -138,12 +138,15 @@ class Step05Checks {
     @Order(5)
     @DisplayName("a fork bomb under --pids-limit 20 stays at 20 processes, the host can still fork, the run ends by itself")
     void forkBombIsContained() throws Exception {
-        // f|f& forks two copies of itself, forever, from a subshell: PID 1 itself forks only that
-        // once, so a full pids limit cannot make it fail (exit 2) before "ready". It then execs
-        // sleep (no fork needed) and the container ends with it: every process of its PID
-        // namespace dies with PID 1.
+        // f N|f N& forks two copies of itself, 8 levels deep, whose 256 leaves sleep: far more
+        // than 20 processes at once, yet bounded, so that a step 05 whose limit does not hold
+        // (the container not in its cgroup) cannot exhaust the host. It runs from a subshell:
+        // PID 1 itself forks only that once, so a full pids limit cannot make it fail (exit 2)
+        // before "ready". It then execs sleep (no fork needed) and the container ends with it:
+        // every process of its PID namespace dies with PID 1.
         Jocker.Running running = jocker.start(jocker.container(List.of("--pids-limit", "20"),
-                "sh", "-c", "f() { f | f & }; (f); echo ready; exec sleep 4"));
+                "sh", "-c", "f() { if [ $1 -gt 0 ]; then f $(($1 - 1)) | f $(($1 - 1)) & else sleep 3; fi; }; (f 8); "
+                        + "echo ready; exec sleep 4"));
         boolean ready = running.awaitOutput("ready", READY);
         Tree pids = Tree.of("pids");
         long most = 0, refused = 0;
