@@ -42,7 +42,8 @@ Commands:
                      (default 2). Prints a table (passed/total per step, time per learner) and
                      writes build/grades/grades.csv and build/grades/NAME.xml (JUnit XML).
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
-                     (steps/NN_name.java.bak-TIMESTAMP).
+                     (steps/NN_name.java.bak-TIMESTAMP); also of every earlier step whose file
+                     is missing or still has a TODO left (a Todo.missing( call), with backups.
   docs [--check]     Render README.adoc and chapters/ into the HTML book under build/book/; fails
                      on any Asciidoctor warning. --check opens it in headless Chromium (installed
                      for it) and keeps a screenshot per page in build/book-screenshots/.
@@ -383,7 +384,7 @@ cmd_setup() {
   build_busybox_image
   warm_jbang
   touch "$BUILD/.setup-done"
-  say "setup done"
+  say "setup done (something missing later? ./build.sh doctor says what this machine has)"
 }
 
 setup_if_needed() {
@@ -517,6 +518,21 @@ cmd_grade() {
 
 cmd_catch_up() {
   [ $# -eq 1 ] || die "usage: ./build.sh catch-up NN"
+  local s nn
+  step_file "$1" "$ROOT/solutions" >/dev/null || exit 125   # no such step: step_file said so
+  # Step NN itself, and every earlier step whose file is missing or still has a TODO left (a
+  # Todo.missing( call): a late joiner is then one command from step NN+1. Earlier steps with no
+  # TODO left stay as they are: they are the learner's work, bugs included.
+  for s in "${STEPS[@]}"; do
+    nn=${s%%_*}
+    if [ "$nn" = "$1" ]; then catch_up_one "$nn"; break; fi
+    if [ ! -f "$ROOT/steps/$s.java" ] || grep -q 'Todo\.missing(' "$ROOT/steps/$s.java"; then
+      catch_up_one "$nn"
+    fi
+  done
+}
+
+catch_up_one() {   # catch_up_one NN: the solution of step NN over steps/, with a backup of the learner's file
   local solution learner
   solution=$(step_file "$1" "$ROOT/solutions")
   learner=$(step_file "$1" "$ROOT/steps")

@@ -52,8 +52,8 @@ class ForkExec extends ContainerRuntime {
     public void exec(Config.Process process) {
         // TODO(01.1): replace this process with the user's command.
         //   process.args is the command and its arguments, process.env its whole environment.
-        //   Linux.execvpe(file, argv, env) looks `file` up in the PATH of `env` and calls
-        //   execve(2), which does not return when it works.
+        //   Linux.execvpe(file, argv, env) looks `file` (the command's name: the first of its
+        //   args) up in the PATH of `env` and calls execve(2), which does not return when it works.
         //   HINT: man 2 execve, man 3 exec
         //   QUESTION: this JVM had a pid before the call; which pid does the command get?
         throw Todo.missing("01.1", "exec the user's command in the init process", "01-fork-exec.adoc");

@@ -63,9 +63,10 @@ class Chroot extends ForkExec {
             Path image = Path.of(container.config.annotations.get("jocker.image"));
             Path rootfs = container.rootfs();
             // TODO(02.1): unpack the image into `rootfs`, then record it in the config as the
-            //   container's root: config.root.path, the same field as in an OCI config.json.
-            //   RootfsTar.extract(tarball, directory) unpacks a tarball safely (it refuses
-            //   entries that would land outside the directory).
+            //   container's root: set container.config.root.path (a String; the given code has
+            //   made container.config.root) to it, the same field as in an OCI config.json.
+            //   RootfsTar.extract(tarball, directory) unpacks a tarball (here `image`) safely
+            //   (it refuses entries that would land outside the directory).
             //   HINT: tar tvf /var/lib/jocker/images/busybox.tar | head
             throw Todo.missing("02.1", "unpack the image into the container's rootfs", "02-chroot.adoc");
         }
@@ -81,7 +82,8 @@ class Chroot extends ForkExec {
         public void enter(Config config) {
             // TODO(02.2): make config.root.path the root directory of this process, then move
             //   into it, so that "/" and "." both point inside the rootfs.
-            //   HINT: man 2 chroot, man 2 chdir; Linux.chroot(path), Linux.chdir(path)
+            //   HINT: man 2 chroot, man 2 chdir; Linux.chroot(path), Linux.chdir(path) (after the
+            //   chroot, the rootfs is "/")
             //   QUESTION: what would ".." lead to if you chrooted but did not chdir?
             throw Todo.missing("02.2", "chroot into the container's rootfs", "02-chroot.adoc");
         }

@@ -103,7 +103,8 @@ class MountNs extends Chroot {
         // tag::bind[]
         static void bindMountOntoItself(String rootfs) {
             // TODO(03.2): make the rootfs directory a mount point by bind-mounting it onto itself,
-            //   recursively, so that whatever is mounted below it comes along.
+            //   recursively, so that whatever is mounted below it comes along:
+            //   Linux.mount(source, target, null, flags, null), rootfs as both source and target.
             //   HINT: man 2 mount (MS_BIND, MS_REC); `mount --rbind DIR DIR` does it in a shell
             //   QUESTION: man 2 pivot_root lists the conditions new_root must meet; which one
             //   does this satisfy?

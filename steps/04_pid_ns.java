@@ -62,7 +62,8 @@ class PidNs extends MountNs {
         @Override
         public void prepare(Container container) {
             // TODO(04.1): ask for a new PID namespace, so that the init process is born into it:
-            //   add the type "pid" to the config's linux.namespaces (config.withNamespace(type)).
+            //   add the type "pid" to the config's linux.namespaces
+            //   (container.config.withNamespace(type)).
             //   The runtime turns that list into clone flags (jocker.runtime.Namespaces) and
             //   unshares them before it spawns init.
             //   HINT: man 7 pid_namespaces; the OCI runtime spec, config-linux.md, "Namespaces"
@@ -126,8 +127,8 @@ class PidNs extends MountNs {
             // TODO(04.3): be a good PID 1. Reap every child that ends, whichever it is (the
             //   container's orphans are handed to PID 1), until `child` is among them; then return
             //   the exit code run should have: its exit status, or 128 + the signal that killed it.
-            //   Linux.waitpid(pid, options) with pid -1 waits for any child; the WaitStatus it
-            //   returns has pid(), exited(), exitStatus(), termSignal().
+            //   Linux.waitpid(pid, options) with pid -1 and options 0 waits for any child; the
+            //   WaitStatus it returns has pid(), exited(), exitStatus(), termSignal().
             //   HINT: man 2 waitpid; tini's README; `ps -o pid,stat,comm` shows a zombie as Z
             //   QUESTION: what would become of the orphans if we waited only for `child`?
             throw Todo.missing("04.3", "reap every child as PID 1 until the command exits", "04-pid-namespace.adoc");

@@ -170,7 +170,8 @@ class ControlGroups extends PidNs {
             //      depends on the version of the tree that serves the controller
             //      (layout.of("memory").version(), layout.of("cpu"), layout.of("pids")):
             //        limits.memory.limit  v2: memory.max          v1: memory.limit_in_bytes
-            //        no swap              v2: memory.swap.max 0
+            //        no swap              v2: memory.swap.max = limits.memory.swap - limits.memory.limit
+            //                             (0: OCI's swap is memory plus swap; setIfPresent)
             //                             v1: memory.memsw.limit_in_bytes = limits.memory.swap
             //                             (setIfPresent: some kernels have no swap accounting)
             //        limits.cpu           v2: cpu.max "QUOTA PERIOD"

@@ -22,15 +22,18 @@ class Step01Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 1, c); }
+
     @Test
     @Essential
     @Order(1)
     @DisplayName("the command's output reaches stdout, and nothing else does")
     void echoesAToken() {
         String token = Jocker.token();
-        jocker.run(jocker.container("echo", token))
-                .assertExit(0)
-                .assertStdout(token + "\n");
+        Jocker.Result r = jocker.run(jocker.container("echo", token));
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, token + "\n", h(Concept.RUN));
     }
 
     @Test
@@ -38,9 +41,9 @@ class Step01Checks {
     @Order(2)
     @DisplayName("run exits with the command's exit code (sh -c 'exit 3' gives 3)")
     void passesTheExitCode() {
-        jocker.run(jocker.container("sh", "-c", "exit 3"))
-                .assertExit(3)
-                .assertStdout("");
+        Jocker.Result r = jocker.run(jocker.container("sh", "-c", "exit 3"));
+        Hint.exits(r, 3, h(Concept.WAIT));
+        Hint.stdoutIs(r, "", h(Concept.WAIT));
     }
 
     @Test
@@ -48,10 +51,10 @@ class Step01Checks {
     @DisplayName("a file that is not executable gives 126 and one line on stderr")
     void notExecutable() {
         // /etc/passwd exists on the host and in the busybox image, and is not executable in either.
-        jocker.run(jocker.container("/etc/passwd"))
-                .assertExit(126)
-                .assertOneLineError("/etc/passwd")
-                .assertStdout("");
+        Jocker.Result r = jocker.run(jocker.container("/etc/passwd"));
+        Hint.exits(r, 126, h(Concept.EXEC_FAILS));
+        Hint.oneLineError(r, h(Concept.EXEC_FAILS), "/etc/passwd");
+        Hint.stdoutIs(r, "", h(Concept.EXEC_FAILS));
     }
 
     @Test
@@ -60,10 +63,10 @@ class Step01Checks {
     @DisplayName("a command that does not exist gives 127 and one line on stderr")
     void notFound() {
         String missing = Jocker.token("no-such-command-");
-        jocker.run(jocker.container(missing))
-                .assertExit(127)
-                .assertOneLineError(missing)
-                .assertStdout("");
+        Jocker.Result r = jocker.run(jocker.container(missing));
+        Hint.exits(r, 127, h(Concept.EXEC_FAILS));
+        Hint.oneLineError(r, h(Concept.EXEC_FAILS), missing);
+        Hint.stdoutIs(r, "", h(Concept.EXEC_FAILS));
     }
 
     @Test
@@ -77,9 +80,9 @@ class Step01Checks {
         if (running.awaitOutput(token, Jocker.TIMEOUT)) {
             running.init().ifPresent(ProcessHandle::destroyForcibly);   // SIGKILL
         }
-        running.await(Duration.ofSeconds(15))
-                .assertExit(137)
-                .assertStdout(token + "\n");
+        Jocker.Result r = running.await(Duration.ofSeconds(15));
+        Hint.exits(r, 137, h(Concept.SIGNALED));
+        Hint.stdoutIs(r, token + "\n", h(Concept.SIGNALED));
     }
 
     @Test
@@ -87,9 +90,9 @@ class Step01Checks {
     @DisplayName("-e KEY=VALUE reaches the command's environment")
     void passesTheEnvironment() {
         String value = Jocker.token();
-        jocker.run(jocker.container(List.of("-e", "JOCKER_CHECK=" + value), "sh", "-c", "echo \"$JOCKER_CHECK\""))
-                .assertExit(0)
-                .assertStdout(value + "\n");
+        Jocker.Result r = jocker.run(jocker.container(List.of("-e", "JOCKER_CHECK=" + value), "sh", "-c", "echo \"$JOCKER_CHECK\""));
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, value + "\n", h(Concept.EXEC));
     }
 
     @Test
@@ -97,9 +100,9 @@ class Step01Checks {
     @DisplayName("the command reads run's stdin")
     void passesStdin() {
         String token = Jocker.token();
-        jocker.run(jocker.container("cat"), token + "\n")
-                .assertExit(0)
-                .assertStdout(token + "\n");
+        Jocker.Result r = jocker.run(jocker.container("cat"), token + "\n");
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, token + "\n", h(Concept.EXEC));
     }
 
     @Test
@@ -107,9 +110,9 @@ class Step01Checks {
     @DisplayName("run without a command exits with 125 and says why on stderr")
     void noCommand() {
         Jocker.Result r = jocker.run(jocker.container());
-        r.assertExit(125)
-                .check(!r.stderrLines().isEmpty(), "expected an error message on stderr")
-                .assertStdout("");
+        Hint.exits(r, 125, h(Concept.USAGE));
+        Hint.check(r, !r.stderrLines().isEmpty(), "expected an error message on stderr", h(Concept.USAGE));
+        Hint.stdoutIs(r, "", h(Concept.USAGE));
     }
 
     @Test
@@ -118,10 +121,11 @@ class Step01Checks {
     void traceShowsExecve() {
         String token = Jocker.token();
         Jocker.Result r = jocker.run(jocker.container(List.of("--trace"), "echo", token));
-        r.assertExit(0).assertStdout(token + "\n");
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, token + "\n", h(Concept.TRACE));
         Pattern execve = Pattern.compile("execve\\(\"[^\"]*echo\", \\[\"echo\", \"" + token + "\"\\]");
-        r.check(execve.matcher(r.stderr()).find(),
-                "expected the trace on stderr to show execve(\"/.../echo\", [\"echo\", \"" + token + "\"], ...)");
+        Hint.check(r, execve.matcher(r.stderr()).find(),
+                "expected the trace on stderr to show execve(\"/.../echo\", [\"echo\", \"" + token + "\"], ...)", h(Concept.TRACE));
     }
 
     @Test
@@ -133,9 +137,38 @@ class Step01Checks {
         // reset them hands them on to the container.
         Jocker.Result r = jocker.runUnder(List.of("/bin/sh", "-c", "trap '' INT QUIT; exec \"$@\"", "sh"),
                 jocker.container("sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status 2>/dev/null || echo no-proc"));
-        r.assertExit(0);
+        Hint.exits(r, 0, h(Concept.RUN));
         org.junit.jupiter.api.Assumptions.assumeFalse(r.stdout().contains("no-proc"),
                 "the container has no /proc at this step (chroot without a /proc mount)");
-        r.assertStdout("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+        Hint.stdoutIs(r, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", h(Concept.SIGNAL_STATE));
+    }
+
+    /**
+     * What each check depends on: the TODOs whose code it runs, the sections of chapter 01 that
+     * explain it (the exact titles). A failure's first line ends with its bracket.
+     */
+    enum Concept implements Hint {
+        /** Anything that must run to the end: the exec, then the wait. */
+        RUN("01.1 01.2", "TODO 01.1", "TODO 01.2"),
+        EXEC("01.1", "TODO 01.1"),
+        WAIT("01.2", "TODO 01.2"),
+        /** 126 and 127: the exec fails, the given code reports why through the sync pipe. */
+        EXEC_FAILS("01.1", "Exit codes, the Docker way"),
+        SIGNALED("01.2", "Exit codes, the Docker way"),
+        USAGE("", "Exit codes, the Docker way"),
+        TRACE("01.1", "See what the runtime asks of the kernel: --trace"),
+        /** Given code: the init resets signals before the exec. */
+        SIGNAL_STATE("", "See what the runtime asks of the kernel: --trace");
+
+        final List<String> todos;
+        final List<String> sections;
+
+        Concept(String todos, String... sections) {
+            this.todos = todos.isEmpty() ? List.of() : List.of(todos.split(" "));
+            this.sections = List.of(sections);
+        }
+
+        @Override
+        public String hint() { return Hint.of("01-fork-exec.adoc", todos, sections); }
     }
 }

@@ -30,15 +30,18 @@ class Step02Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 2, c); }
+
     @Test
     @Essential
     @Order(1)
     @DisplayName("the container sees the image's files (its /etc/passwd is the image's)")
     void seesTheImage() throws IOException {
         String passwd = new String(read(jocker.image(), "etc/passwd"), StandardCharsets.UTF_8);
-        jocker.run(jocker.container("cat", "/etc/passwd"))
-                .assertExit(0)
-                .assertStdout(passwd);
+        Jocker.Result r = jocker.run(jocker.container("cat", "/etc/passwd"));
+        Hint.exits(r, 0, h(Concept.BOTH));
+        Hint.stdoutIs(r, passwd, h(Concept.BOTH));
     }
 
     @Test
@@ -50,9 +53,10 @@ class Step02Checks {
         try {
             Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                     "echo " + token + " > /jocker-check-" + token + " && cat /jocker-check-" + token + " && pwd"));
-            r.assertExit(0).assertStdout(token + "\n/\n");
-            r.check(!Files.exists(onHost, LinkOption.NOFOLLOW_LINKS),
-                    "the file the container wrote to its / appeared on the host as " + onHost);
+            Hint.exits(r, 0, h(Concept.BOTH));
+            Hint.stdoutIs(r, token + "\n/\n", h(Concept.CHROOT));
+            Hint.check(r, !Files.exists(onHost, LinkOption.NOFOLLOW_LINKS),
+                    "the file the container wrote to its / appeared on the host as " + onHost, h(Concept.CHROOT));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(onHost);
@@ -70,9 +74,9 @@ class Step02Checks {
         Files.createDirectory(dir);
         try {
             Files.writeString(secret, token + "\n");
-            jocker.run(jocker.container("sh", "-c", "if test -e " + secret + "; then echo visible; else echo hidden; fi"))
-                    .assertExit(0)
-                    .assertStdout("hidden\n");
+            Jocker.Result r = jocker.run(jocker.container("sh", "-c", "if test -e " + secret + "; then echo visible; else echo hidden; fi"));
+            Hint.exits(r, 0, h(Concept.BOTH));
+            Hint.stdoutIs(r, "hidden\n", h(Concept.CHROOT));
         } finally {
             Files.deleteIfExists(secret);
             Files.deleteIfExists(dir);
@@ -85,7 +89,7 @@ class Step02Checks {
     @DisplayName("the container directory under $JOCKER_ROOT/containers is gone after the run, also after a failing command")
     void containerDirectoryIsRemoved() {
         Jocker.Result r = jocker.run(jocker.container("sh", "-c", "touch /created-in-container; exit 3"));
-        r.assertExit(3);
+        Hint.exits(r, 3, h(Concept.BOTH));
         assertNoLeftovers(jocker, r);
     }
 
@@ -103,8 +107,9 @@ class Step02Checks {
         }
         try {
             Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
-            r.assertExit(125).assertOneLineError("jocker-escape-" + token).assertStdout("");
-            r.check(!Files.exists(outside, LinkOption.NOFOLLOW_LINKS), "the entry " + name + " was written to " + outside);
+            refused(r, "jocker-escape-" + token);
+            Hint.check(r, !Files.exists(outside, LinkOption.NOFOLLOW_LINKS), "the entry " + name + " was written to " + outside,
+                    h(Concept.HOSTILE));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(outside);
@@ -126,8 +131,9 @@ class Step02Checks {
         }
         try {
             Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
-            r.assertExit(125).assertOneLineError("evil/planted").assertStdout("");
-            r.check(!Files.exists(planted, LinkOption.NOFOLLOW_LINKS), "the entry evil/planted was written to " + planted);
+            refused(r, "evil/planted");
+            Hint.check(r, !Files.exists(planted, LinkOption.NOFOLLOW_LINKS), "the entry evil/planted was written to " + planted,
+                    h(Concept.HOSTILE));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(planted);
@@ -153,10 +159,10 @@ class Step02Checks {
         }
         try {
             Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
-            r.assertExit(125).assertOneLineError("stolen").assertStdout("");
-            r.check(Files.readString(hostFile).equals(token + "\n"), "the host file " + hostFile + " was changed");
-            r.check(((Number) Files.getAttribute(hostFile, "unix:nlink")).intValue() == 1,
-                    "the host file " + hostFile + " has a hard link left somewhere");
+            refused(r, "stolen");
+            Hint.check(r, Files.readString(hostFile).equals(token + "\n"), "the host file " + hostFile + " was changed", h(Concept.HOSTILE));
+            Hint.check(r, ((Number) Files.getAttribute(hostFile, "unix:nlink")).intValue() == 1,
+                    "the host file " + hostFile + " has a hard link left somewhere", h(Concept.HOSTILE));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(hostFile);
@@ -181,10 +187,12 @@ class Step02Checks {
         try {
             Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "sh", "-c",
                     "cat /jocker-abs-" + token + " /tmp/jocker-planted-" + token));
-            r.assertExit(0).assertStdout("abs " + token + "\nplanted " + token + "\n");
-            r.check(!Files.exists(hostAbs, LinkOption.NOFOLLOW_LINKS), "the entry /jocker-abs-" + token + " was written to the host's /");
-            r.check(!Files.exists(hostPlanted, LinkOption.NOFOLLOW_LINKS),
-                    "the entry written through the symlink /hostlink-" + token + " -> /tmp landed in the host's /tmp");
+            Hint.exits(r, 0, h(Concept.BOTH));
+            Hint.stdoutIs(r, "abs " + token + "\nplanted " + token + "\n", h(Concept.HOSTILE));
+            Hint.check(r, !Files.exists(hostAbs, LinkOption.NOFOLLOW_LINKS), "the entry /jocker-abs-" + token + " was written to the host's /",
+                    h(Concept.HOSTILE));
+            Hint.check(r, !Files.exists(hostPlanted, LinkOption.NOFOLLOW_LINKS),
+                    "the entry written through the symlink /hostlink-" + token + " -> /tmp landed in the host's /tmp", h(Concept.HOSTILE));
             assertNoLeftovers(jocker, r);
         } finally {
             Files.deleteIfExists(hostAbs);
@@ -199,7 +207,7 @@ class Step02Checks {
     void missingImage() {
         String image = Jocker.token("no-such-image-");
         Jocker.Result r = jocker.run(Jocker.containerOf(image, List.of(), "true"));
-        r.assertExit(125).assertOneLineError(image).assertStdout("");
+        refused(r, image);
         assertNoLeftovers(jocker, r);
     }
 
@@ -214,7 +222,7 @@ class Step02Checks {
             Files.write(tar, bytes);
             try {
                 Jocker.Result r = jocker.run(Jocker.containerOf(tar.toString(), List.of(), "true"));
-                r.assertExit(125).assertOneLineError(tar.getFileName().toString()).assertStdout("");
+                refused(r, tar.getFileName().toString());
                 assertNoLeftovers(jocker, r);
             } finally {
                 Files.deleteIfExists(tar);
@@ -224,10 +232,46 @@ class Step02Checks {
 
     // ------------------------------------------------------------------------------------------
 
-    /** Fails unless $JOCKER_ROOT/containers holds no container directory after the run. */
+    /**
+     * Fails unless $JOCKER_ROOT/containers holds no container directory after the run. The
+     * removal is given code; it fails when the rootfs cannot be removed, e.g. a mount still on it.
+     */
     static void assertNoLeftovers(Jocker jocker, Jocker.Result r) {
         List<Path> left = jocker.leftovers();
-        r.check(left.isEmpty(), "the container directory is still there after the run: " + left);
+        Hint.check(r, left.isEmpty(), "the container directory is still there after the run: " + left,
+                Hint.onStep(jocker, 2, Concept.LEFTOVERS));
+    }
+
+    /** An image the runtime must refuse: 125, one line that names {@code part}, nothing on stdout. */
+    private void refused(Jocker.Result r, String part) {
+        Hint.exits(r, 125, h(Concept.HOSTILE));
+        Hint.oneLineError(r, h(Concept.HOSTILE), part);
+        Hint.stdoutIs(r, "", h(Concept.HOSTILE));
+    }
+
+    /**
+     * What each check depends on: the TODOs whose code it runs, the sections of chapter 02 that
+     * explain it (the exact titles). A failure's first line ends with its bracket.
+     */
+    enum Concept implements Hint {
+        /** A run that must work: the image unpacked, then the chroot. */
+        BOTH("02.1 02.2", "TODO 02.1", "TODO 02.2"),
+        CHROOT("02.2", "TODO 02.2"),
+        /** RootfsTar.extract refuses what would land outside, and missing or broken images. */
+        HOSTILE("02.1", "A tarball is hostile input"),
+        /** Given code removes the container directory. */
+        LEFTOVERS("", "What an image is, for now");
+
+        final List<String> todos;
+        final List<String> sections;
+
+        Concept(String todos, String... sections) {
+            this.todos = todos.isEmpty() ? List.of() : List.of(todos.split(" "));
+            this.sections = List.of(sections);
+        }
+
+        @Override
+        public String hint() { return Hint.of("02-chroot.adoc", todos, sections); }
     }
 
     /** A file's bytes from a tarball, its name given without the leading "./". */

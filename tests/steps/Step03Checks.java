@@ -33,6 +33,9 @@ class Step03Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 3, c); }
+
     /** How long a background container may take to say "ready". */
     static final Duration READY = Duration.ofSeconds(20);
 
@@ -44,8 +47,9 @@ class Step03Checks {
         String before = hostHostname();
         String name = Jocker.token("box-");
         Jocker.Result r = jocker.run(jocker.container(List.of("--hostname", name), "hostname"));
-        r.assertExit(0).assertStdout(name + "\n");
-        r.check(hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname());
+        Hint.exits(r, 0, h(Concept.ALL));
+        Hint.stdoutIs(r, name + "\n", h(Concept.HOSTNAME));
+        Hint.check(r, hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname(), h(Concept.UTS));
     }
 
     @Test
@@ -54,17 +58,20 @@ class Step03Checks {
     void hostnameDefaultsToShortId() throws IOException {
         String before = hostHostname();
         Jocker.Result r = jocker.run(jocker.container("hostname"));
-        r.assertExit(0).check(r.stdout().matches("[0-9a-f]{12}\n"),
-                "expected the short id of the container (12 hex digits) as its hostname");
-        r.check(hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname());
+        Hint.exits(r, 0, h(Concept.ALL));
+        Hint.check(r, r.stdout().matches("[0-9a-f]{12}\n"),
+                "expected the short id of the container (12 hex digits) as its hostname", h(Concept.HOSTNAME));
+        Hint.check(r, hostHostname().equals(before), "the host's hostname changed from " + before + " to " + hostHostname(), h(Concept.UTS));
     }
 
     @Test
     @Order(3)
     @DisplayName("an invalid --hostname is refused with 125 and one line")
     void invalidHostname() {
-        jocker.run(jocker.container(List.of("--hostname", "not_a/valid name"), "true"))
-                .assertExit(125).assertOneLineError("hostname").assertStdout("");
+        Jocker.Result r = jocker.run(jocker.container(List.of("--hostname", "not_a/valid name"), "true"));
+        Hint.exits(r, 125, h(Concept.UTS));
+        Hint.oneLineError(r, h(Concept.UTS), "hostname");
+        Hint.stdoutIs(r, "", h(Concept.UTS));
     }
 
     /**
@@ -87,11 +94,12 @@ class Step03Checks {
             Jocker.Result r = running.await();
             TreeSet<String> after = hostMounts();
             r.check(during.equals(before), "while the container ran, the host's mount table under "
-                    + jocker.root() + " changed:" + diff(before, during)
-                    + "\n(mounts made in the container propagated to the host: are they private? TODO 03.1)");
-            r.check(ready, "the container never printed \"ready\"").assertExit(0);
+                    + jocker.root() + " changed (mounts made in the container propagated to the host: are they private?) "
+                    + h(Concept.PRIVATE).hint() + ":" + diff(before, during));
+            Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.ALL));
+            Hint.exits(r, 0, h(Concept.ALL));
             r.check(after.equals(before), "after the run the host's mount table under " + jocker.root()
-                    + " is not what it was:" + diff(before, after));
+                    + " is not what it was " + h(Concept.PRIVATE).hint() + ":" + diff(before, after));
             Step02Checks.assertNoLeftovers(jocker, r);
         } finally {
             Linux.umount2(containers.toString(), Linux.MNT_DETACH);   // umount -R -l: the mounts below go too
@@ -105,21 +113,22 @@ class Step03Checks {
     void containerSeesOnlyItsMounts() {
         Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                 "cut -d' ' -f5 /proc/self/mountinfo; echo --; ls -a /"));
-        r.assertExit(0);
+        Hint.exits(r, 0, h(Concept.ALL));
         String[] parts = r.stdout().split("--\n", 2);
-        r.check(parts.length == 2, "expected the mount points, then --, then ls -a /");
+        Hint.check(r, parts.length == 2, "expected the mount points, then --, then ls -a /", h(Concept.ALL));
         List<String> mounts = parts[0].lines().toList();
         for (String required : List.of("/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/sys")) {
-            r.check(mounts.contains(required), "expected " + required + " among the container's mount points " + mounts);
+            Hint.check(r, mounts.contains(required), "expected " + required + " among the container's mount points " + mounts,
+                    h(Concept.MOUNTS));
         }
         // From step 08 on, the runtime bind-mounts the container's own /etc files over the image's, as Docker does.
         List<String> etc = List.of("/etc/hosts", "/etc/hostname", "/etc/resolv.conf");
         for (String m : mounts) {
-            r.check(m.equals("/") || m.startsWith("/proc") || m.startsWith("/dev") || m.startsWith("/sys") || etc.contains(m),
-                    "the container sees a mount that is not its own: " + m + " (is the old root detached? TODO 03.3)");
+            Hint.check(r, m.equals("/") || m.startsWith("/proc") || m.startsWith("/dev") || m.startsWith("/sys") || etc.contains(m),
+                    "the container sees a mount that is not its own: " + m + " (is the old root detached?)", h(Concept.PIVOT));
         }
-        r.check(parts[1].lines().noneMatch(l -> l.startsWith(".old") || l.contains("old-root") || l.equals("put_old")),
-                "the old root's directory is still in the container's / (remove it after umount2, TODO 03.3)");
+        Hint.check(r, parts[1].lines().noneMatch(l -> l.startsWith(".old") || l.contains("old-root") || l.equals("put_old")),
+                "the old root's directory is still in the container's / (remove it after umount2)", h(Concept.PIVOT));
     }
 
     @Test
@@ -133,8 +142,9 @@ class Step03Checks {
                         + "test -c /dev/pts/ptmx && echo pts; "
                         + "if touch /sys/jocker-check 2>/dev/null; then echo sys-writable; else echo sys-ro; fi; "
                         + "test -e /dev/sda -o -e /dev/vda -o -e /dev/mem && echo host-devices; true"));
-        r.assertExit(0).assertStdout("null\nzero\nfull\nrandom\nurandom\ntty\n3\n"
-                + "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\npts/ptmx\npts\nsys-ro\n");
+        Hint.exits(r, 0, h(Concept.ALL));
+        Hint.stdoutIs(r, "null\nzero\nfull\nrandom\nurandom\ntty\n3\n"
+                + "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\npts/ptmx\npts\nsys-ro\n", h(Concept.MOUNTS));
     }
 
     /**
@@ -160,9 +170,10 @@ class Step03Checks {
             // The same file name inside the container: the breakout must end there.
             Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                     "echo container " + token + " > /tmp/" + name + " && " + String.format(BREAKOUT, name)));
-            r.check(!r.stdout().contains("host " + token),
-                    "the breakout read the host's " + onHost + ": the container can still reach the host's root (TODO 03.3)");
-            r.assertExit(0).assertStdout("container " + token + "\n");
+            Hint.check(r, !r.stdout().contains("host " + token),
+                    "the breakout read the host's " + onHost + ": the container can still reach the host's root", h(Concept.BREAKOUT));
+            Hint.exits(r, 0, h(Concept.ALL));
+            Hint.stdoutIs(r, "container " + token + "\n", h(Concept.BREAKOUT));
         } finally {
             Files.deleteIfExists(onHost);
         }
@@ -180,8 +191,9 @@ class Step03Checks {
         Files.writeString(onHost, "host " + token + "\n");
         Jocker chrootJocker = jocker.withScript(chroot.get(), 2);
         try {
-            chrootJocker.run(chrootJocker.container("sh", "-c", String.format(BREAKOUT, name)))
-                    .assertExit(0).assertStdout("host " + token + "\n");
+            Jocker.Result r = chrootJocker.run(chrootJocker.container("sh", "-c", String.format(BREAKOUT, name)));
+            Hint.exits(r, 0, h(Concept.CHROOT_BREAKOUT));
+            Hint.stdoutIs(r, "host " + token + "\n", h(Concept.CHROOT_BREAKOUT));
         } finally {
             Files.deleteIfExists(onHost);
         }
@@ -202,21 +214,23 @@ class Step03Checks {
         List<ProcessHandle> container = running.process.toHandle().descendants().toList();
         if (running.process.isAlive()) running.signal("KILL");
         Jocker.Result r = running.await();
-        r.check(ready, "the container never printed \"ready\"");
-        r.check(!container.isEmpty(), "found no container process under the runtime");
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.ALL));
+        Hint.check(r, !container.isEmpty(), "found no container process under the runtime", h(Concept.ALL));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (container.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) Jocker.sleep(100);
-        r.check(container.stream().noneMatch(ProcessHandle::isAlive),
+        Hint.check(r, container.stream().noneMatch(ProcessHandle::isAlive),
                 "the container's processes outlived their runtime: " + container.stream().filter(ProcessHandle::isAlive)
-                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList());
+                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList(), h(Concept.KILLED));
         TreeSet<String> after = hostMounts();
-        r.check(after.equals(before), "mounts leaked to the host after the runtime was killed:" + diff(before, after));
-        r.check(!jocker.leftovers().isEmpty(), "expected the killed runtime's container directory to be left (to be swept)");
+        r.check(after.equals(before), "mounts leaked to the host after the runtime was killed "
+                + h(Concept.PRIVATE).hint() + ":" + diff(before, after));
+        Hint.check(r, !jocker.leftovers().isEmpty(), "expected the killed runtime's container directory to be left (to be swept)",
+                h(Concept.KILLED));
 
         Jocker.Result next = jocker.run(jocker.container("true"));
-        next.assertExit(0);
-        next.check(jocker.leftovers().isEmpty(),
-                "the next run did not sweep the killed runtime's container directory: " + jocker.leftovers());
+        Hint.exits(next, 0, h(Concept.ALL));
+        Hint.check(next, jocker.leftovers().isEmpty(),
+                "the next run did not sweep the killed runtime's container directory: " + jocker.leftovers(), h(Concept.KILLED));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -241,6 +255,43 @@ class Step03Checks {
         b.stream().filter(m -> !a.contains(m)).forEach(m -> lines.add("\n  + " + m));
         a.stream().filter(m -> !b.contains(m)).forEach(m -> lines.add("\n  - " + m));
         return String.join("", lines);
+    }
+
+    /**
+     * What each check depends on: the TODOs whose code it runs, the sections that explain it (the
+     * exact titles). A failure's first line ends with its bracket.
+     */
+    enum Concept implements Hint {
+        /** A run that must work at all: every TODO of the step. */
+        ALL("03.1 03.2 03.3 03.4", "TODO 03.1", "TODO 03.2", "TODO 03.3", "TODO 03.4"),
+        PRIVATE("03.1", "TODO 03.1"),
+        PIVOT("03.2 03.3", "TODO 03.2", "TODO 03.3"),
+        BREAKOUT("03.3", "Why pivot_root beats chroot"),
+        HOSTNAME("03.4", "TODO 03.4"),
+        /** The UTS namespace and the check of --hostname are given code. */
+        UTS("", "The UTS namespace and the hostname"),
+        /** Given code mounts /proc, /dev, /sys below the rootfs; pivot_root brings them along. */
+        MOUNTS("03.2 03.3", "Devices, /proc and /sys: the mounts every container gets"),
+        KILLED("", "Troubleshooting"),
+        /** The control runs step 02: its chroot must let the breakout through. */
+        CHROOT_BREAKOUT("02.2", new String[] {"The classic chroot breakout"}, "02-chroot.adoc");
+
+        final String chapter;
+        final List<String> todos;
+        final List<String> sections;
+
+        Concept(String todos, String... sections) {
+            this(todos, sections, "03-mount-namespace.adoc");
+        }
+
+        Concept(String todos, String[] sections, String chapter) {
+            this.chapter = chapter;
+            this.todos = todos.isEmpty() ? List.of() : List.of(todos.split(" "));
+            this.sections = List.of(sections);
+        }
+
+        @Override
+        public String hint() { return Hint.of(chapter, todos, sections); }
     }
 
     /** The step file NN_*.java beside the script under test. */

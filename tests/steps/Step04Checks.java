@@ -31,6 +31,9 @@ class Step04Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 4, c); }
+
     static final Duration READY = Duration.ofSeconds(20);
 
     @Test
@@ -38,9 +41,9 @@ class Step04Checks {
     @Order(1)
     @DisplayName("the command is PID 1: /proc/1/cmdline is the command line given to run")
     void commandIsPid1() {
-        jocker.run(jocker.container("cat", "/proc/1/cmdline"))
-                .assertExit(0)
-                .assertStdout("cat\0/proc/1/cmdline\0");
+        Jocker.Result r = jocker.run(jocker.container("cat", "/proc/1/cmdline"));
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.stdoutIs(r, "cat\0/proc/1/cmdline\0", h(Concept.PID));
     }
 
     @Test
@@ -55,17 +58,17 @@ class Step04Checks {
         Jocker.Result r = jocker.run(jocker.container("sh", "-c", "sleep " + seconds
                 + " & while [ \"$(cat /proc/$!/comm 2>/dev/null)\" != sleep ]; do sleep 0.05; done;"
                 + " ps -o pid,comm; exit 0"));
-        r.assertExit(0);
+        Hint.exits(r, 0, h(Concept.RUN));
         List<String[]> rows = r.stdout().lines().skip(1).map(l -> l.trim().split("\\s+")).toList();
-        r.check(rows.size() == 3, "expected ps to list exactly 3 processes (sh, sleep, ps), got " + rows.size());
-        r.check(rows.get(0)[0].equals("1") && rows.get(0)[1].equals("sh"), "expected PID 1 to be sh");
-        r.check(rows.stream().map(x -> x[1]).sorted().toList().equals(List.of("ps", "sh", "sleep")),
-                "expected the processes sh, sleep and ps");
+        Hint.check(r, rows.size() == 3, "expected ps to list exactly 3 processes (sh, sleep, ps), got " + rows.size(), h(Concept.PID));
+        Hint.check(r, rows.get(0)[0].equals("1") && rows.get(0)[1].equals("sh"), "expected PID 1 to be sh", h(Concept.PID));
+        Hint.check(r, rows.stream().map(x -> x[1]).sorted().toList().equals(List.of("ps", "sh", "sleep")),
+                "expected the processes sh, sleep and ps", h(Concept.PID));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
         while (!survivors("sleep\0" + seconds).isEmpty() && System.nanoTime() < deadline) Jocker.sleep(100);
-        r.check(survivors("sleep\0" + seconds).isEmpty(),
+        Hint.check(r, survivors("sleep\0" + seconds).isEmpty(),
                 "the container's background `sleep " + seconds + "` still runs on the host after its PID 1 exited: "
-                        + survivors("sleep\0" + seconds));
+                        + survivors("sleep\0" + seconds), Concept.PID1);
     }
 
     @Test
@@ -78,8 +81,9 @@ class Step04Checks {
         boolean ready = running.awaitOutput("ready", READY);
         if (running.process.isAlive()) running.signal("TERM");
         Jocker.Result r = running.await(Duration.ofSeconds(10));
-        r.check(ready, "the container never printed \"ready\"");
-        r.assertExit(143).assertStdout("ready\ngot TERM\n");
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.RUN));
+        Hint.exits(r, 143, h(Concept.SIGNALS));
+        Hint.stdoutIs(r, "ready\ngot TERM\n", h(Concept.SIGNALS));
     }
 
     @Test
@@ -94,12 +98,12 @@ class Step04Checks {
         boolean survived = running.process.isAlive();
         if (running.process.isAlive()) running.signal("KILL");
         Jocker.Result r = running.await(Duration.ofSeconds(10));
-        r.check(ready, "the container never printed \"ready\"");
-        r.check(survived, "run ended on SIGTERM, but sleep as PID 1 has no handler and should have ignored it"
-                + " (is the command PID 1? TODO 04.1)");
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.RUN));
+        Hint.check(r, survived, "run ended on SIGTERM, but sleep as PID 1 has no handler and should have ignored it"
+                + " (is the command PID 1?)", h(Concept.SIGNALS));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (container.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) Jocker.sleep(100);
-        r.check(container.stream().noneMatch(ProcessHandle::isAlive), "the container outlived its runtime");
+        Hint.check(r, container.stream().noneMatch(ProcessHandle::isAlive), "the container outlived its runtime", Concept.PID1);
     }
 
     @Test
@@ -107,7 +111,7 @@ class Step04Checks {
     @DisplayName("the host's System V shared memory is invisible inside; /dev/mqueue is the container's own")
     void ipcIsolated() {
         Assumptions.assumeTrue(onPath("ipcmk") && onPath("ipcrm"),
-                "ipcmk and ipcrm (util-linux) are not installed on the host");
+                "ipcmk and ipcrm (util-linux) are not installed on the host (" + Hint.DOCTOR + ")");
         String made = host("ipcmk", "-M", "4096");
         Matcher m = Pattern.compile("(\\d+)").matcher(made);
         Assumptions.assumeTrue(m.find(), "ipcmk printed no id: " + made);
@@ -115,11 +119,11 @@ class Step04Checks {
         try {
             Jocker.Result r = jocker.run(jocker.container("sh", "-c",
                     "awk 'NR > 1 { print $2 }' /proc/sysvipc/shm; echo --; grep -c ' /dev/mqueue .* - mqueue ' /proc/self/mountinfo"));
-            r.assertExit(0);
+            Hint.exits(r, 0, h(Concept.RUN));
             String[] parts = r.stdout().split("--\n", 2);
-            r.check(parts[0].lines().noneMatch(shmid::equals),
-                    "the host's shared memory segment " + shmid + " is visible in the container (TODO 04.2)");
-            r.check(parts.length == 2 && parts[1].trim().equals("1"), "expected one mqueue filesystem at /dev/mqueue");
+            Hint.check(r, parts[0].lines().noneMatch(shmid::equals),
+                    "the host's shared memory segment " + shmid + " is visible in the container", h(Concept.IPC));
+            Hint.check(r, parts.length == 2 && parts[1].trim().equals("1"), "expected one mqueue filesystem at /dev/mqueue", h(Concept.IPC));
         } finally {
             host("ipcrm", "-m", shmid);
         }
@@ -137,8 +141,9 @@ class Step04Checks {
     @DisplayName("without --init a PID 1 that never waits (sleep) leaves a zombie behind")
     void zombieWithoutInit() {
         Jocker.Result r = jocker.run(jocker.container("sh", "-c", ZOMBIE));
-        r.assertExit(0).check(r.stdout().lines().anyMatch(l -> l.trim().startsWith("Z")),
-                "expected ps to show a zombie (state Z) under a PID 1 that never waits");
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.check(r, r.stdout().lines().anyMatch(l -> l.trim().startsWith("Z")),
+                "expected ps to show a zombie (state Z) under a PID 1 that never waits", h(Concept.ZOMBIES));
     }
 
     @Test
@@ -146,20 +151,50 @@ class Step04Checks {
     @DisplayName("--init: PID 1 is a reaper; it reaps orphans, passes SIGTERM on, and exits the way the command did")
     void initReaps() {
         Jocker.Result r = jocker.run(jocker.container(List.of("--init"), "sh", "-c", ZOMBIE));
-        r.assertExit(0).check(r.stdout().lines().noneMatch(l -> l.trim().startsWith("Z")),
-                "expected no zombie with --init: PID 1 should reap every child (TODO 04.3)");
+        Hint.exits(r, 0, h(Concept.REAPER));
+        Hint.check(r, r.stdout().lines().noneMatch(l -> l.trim().startsWith("Z")),
+                "expected no zombie with --init: PID 1 should reap every child", h(Concept.REAPS));
 
         Jocker.Running running = jocker.start(jocker.container(List.of("--init"), "sh", "-c",
                 "echo pid $$; echo ready; exec sleep 60"));
         boolean ready = running.awaitOutput("ready", READY);
         if (running.process.isAlive()) running.signal("TERM");
         Jocker.Result t = running.await(Duration.ofSeconds(10));
-        t.check(ready, "the container never printed \"ready\"");
-        t.check(!t.stdout().startsWith("pid 1\n"), "with --init the command should not be PID 1");
-        t.assertExit(143);
+        Hint.check(t, ready, "the container never printed \"ready\"", h(Concept.REAPER));
+        Hint.check(t, !t.stdout().startsWith("pid 1\n"), "with --init the command should not be PID 1", h(Concept.REAPER));
+        Hint.exits(t, 143, h(Concept.REAPER));
     }
 
     // ------------------------------------------------------------------------------------------
+
+    /**
+     * What each check depends on: the TODOs whose code it runs, the sections of chapter 04 that
+     * explain it (the exact titles). A failure's first line ends with its bracket.
+     */
+    enum Concept implements Hint {
+        /** A run that must work at all: the namespaces asked for. */
+        RUN("04.1 04.2", "TODO 04.1", "TODO 04.2"),
+        PID("04.1", "TODO 04.1"),
+        PID1("04.1", "Why PID 1 is special"),
+        /** The runtime forwards signals (given code); PID 1 decides what they do. */
+        SIGNALS("04.1", "Signals: what reaches PID 1"),
+        ZOMBIES("04.1", "Zombies and reaping"),
+        IPC("04.2", "TODO 04.2"),
+        REAPER("04.3", "TODO 04.3"),
+        /** Orphans go to PID 1 only in a PID namespace of the container's own. */
+        REAPS("04.1 04.3", "TODO 04.1", "TODO 04.3");
+
+        final List<String> todos;
+        final List<String> sections;
+
+        Concept(String todos, String... sections) {
+            this.todos = todos.isEmpty() ? List.of() : List.of(todos.split(" "));
+            this.sections = List.of(sections);
+        }
+
+        @Override
+        public String hint() { return Hint.of("04-pid-namespace.adoc", todos, sections); }
+    }
 
     /** Host processes whose command line contains {@code needle} (NUL-separated words). */
     static List<Long> survivors(String needle) {

@@ -44,6 +44,9 @@ class Step05Checks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 5, c); }
+
     static final Duration READY = Duration.ofSeconds(20);
     static final Pattern OOM_LINE =
             Pattern.compile("jocker: container [0-9a-f]{12} was killed: out of memory \\(limit 64m\\)");
@@ -71,13 +74,14 @@ class Step05Checks {
             seen.put("procs", m.map(d -> read(d.resolve("cgroup.procs"))).orElse(""));
         }
         Jocker.Result r = running.await();
-        r.check(ready, "the container never printed \"ready\"").assertExit(0);
-        r.check("67108864".equals(seen.get("memory")), "expected the memory limit 67108864 (64m) in the container's "
-                + "cgroup, found " + seen.get("memory"));
-        r.check("50000 100000".equals(seen.get("cpu")), "expected a CPU quota of 50000 us per 100000 us (--cpus 0.5), found "
-                + seen.get("cpu"));
-        r.check("20".equals(seen.get("pids")), "expected pids.max 20, found " + seen.get("pids"));
-        r.check(!seen.get("procs").isBlank(), "the container's cgroup had no process in it while it ran");
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.RUN));
+        Hint.exits(r, 0, h(Concept.RUN));
+        Hint.check(r, "67108864".equals(seen.get("memory")), "expected the memory limit 67108864 (64m) in the container's "
+                + "cgroup, found " + seen.get("memory"), h(Concept.LIMITS));
+        Hint.check(r, "50000 100000".equals(seen.get("cpu")), "expected a CPU quota of 50000 us per 100000 us (--cpus 0.5), found "
+                + seen.get("cpu"), h(Concept.LIMITS));
+        Hint.check(r, "20".equals(seen.get("pids")), "expected pids.max 20, found " + seen.get("pids"), h(Concept.LIMITS));
+        Hint.check(r, !seen.get("procs").isBlank(), "the container's cgroup had no process in it while it ran", h(Concept.JOIN));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -87,11 +91,12 @@ class Step05Checks {
     void cgroupNamespace() {
         Jocker.Result r = jocker.run(jocker.container(List.of("--memory", "64m"), "cat", "/proc/self/cgroup"),
                 Map.of(), null, Jocker.TIMEOUT);
-        r.assertExit(0);
+        Hint.exits(r, 0, h(Concept.RUN));
         List<String> lines = r.stdout().lines().filter(l -> !l.isBlank()).toList();
-        r.check(!lines.isEmpty(), "/proc/self/cgroup was empty");
+        Hint.check(r, !lines.isEmpty(), "/proc/self/cgroup was empty", h(Concept.NAMESPACE));
         for (String line : lines) {
-            r.check(line.endsWith(":/"), "expected every line of /proc/self/cgroup to end in \":/\", got \"" + line + "\"");
+            Hint.check(r, line.endsWith(":/"), "expected every line of /proc/self/cgroup to end in \":/\", got \"" + line + "\"",
+                    h(Concept.NAMESPACE));
         }
         assertNoCgroupLeft(jocker, r);
     }
@@ -101,9 +106,10 @@ class Step05Checks {
     @DisplayName("a shell that outgrows --memory 64m is OOM-killed: exit 137, one line that says so, no cgroup left")
     void outOfMemory() {
         Jocker.Result r = greedyShell(jocker);
-        r.assertExit(137).assertStdout("");
-        r.check(r.stderrLines().stream().anyMatch(l -> OOM_LINE.matcher(l).matches()),
-                "expected a line like \"jocker: container 3f2a9c1b7d4e was killed: out of memory (limit 64m)\" on stderr");
+        Hint.exits(r, 137, h(Concept.LIMITS));
+        Hint.stdoutIs(r, "", h(Concept.LIMITS));
+        Hint.check(r, r.stderrLines().stream().anyMatch(l -> OOM_LINE.matcher(l).matches()),
+                "expected a line like \"jocker: container 3f2a9c1b7d4e was killed: out of memory (limit 64m)\" on stderr", h(Concept.OOM));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -121,10 +127,10 @@ class Step05Checks {
         Jocker.Result r = jocker.run(jocker.container(List.of("--pids-limit", "20"),
                 "sh", "-c", "for i in $(seq 1 60); do sleep 30 & echo started $i; done"), Map.of(), null, Jocker.TIMEOUT);
         List<String> started = r.stdout().lines().filter(l -> l.startsWith("started ")).toList();
-        r.check(!r.timedOut(), "the run did not end by itself");
-        r.check(!started.isEmpty() && started.size() < 20, "expected between 1 and 19 children (the shell is the 20th "
-                + "process), got " + started.size());
-        r.check(r.stderr().contains("can't fork"), "expected the shell to say it can't fork");
+        Hint.check(r, !r.timedOut(), "the run did not end by itself", h(Concept.RUN));
+        Hint.check(r, !started.isEmpty() && started.size() < 20, "expected between 1 and 19 children (the shell is the 20th "
+                + "process), got " + started.size(), h(Concept.LIMITS));
+        Hint.check(r, r.stderr().contains("can't fork"), "expected the shell to say it can't fork", h(Concept.LIMITS));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -132,10 +138,15 @@ class Step05Checks {
     @Order(5)
     @DisplayName("a fork bomb under --pids-limit 20 stays at 20 processes, the host can still fork, the run ends by itself")
     void forkBombIsContained() throws Exception {
-        // f|f& forks two copies of itself, forever; PID 1 then execs sleep (no fork needed) and
-        // the container ends with it: every process of its PID namespace dies with PID 1.
+        // f N|f N& forks two copies of itself, 8 levels deep, whose 256 leaves sleep: far more
+        // than 20 processes at once, yet bounded, so that a step 05 whose limit does not hold
+        // (the container not in its cgroup) cannot exhaust the host. It runs from a subshell:
+        // PID 1 itself forks only that once, so a full pids limit cannot make it fail (exit 2)
+        // before "ready". It then execs sleep (no fork needed) and the container ends with it:
+        // every process of its PID namespace dies with PID 1.
         Jocker.Running running = jocker.start(jocker.container(List.of("--pids-limit", "20"),
-                "sh", "-c", "f() { f | f & }; f; echo ready; exec sleep 4"));
+                "sh", "-c", "f() { if [ $1 -gt 0 ]; then f $(($1 - 1)) | f $(($1 - 1)) & else sleep 3; fi; }; (f 8); "
+                        + "echo ready; exec sleep 4"));
         boolean ready = running.awaitOutput("ready", READY);
         Tree pids = Tree.of("pids");
         long most = 0, refused = 0;
@@ -151,11 +162,12 @@ class Step05Checks {
         }
         if (ready) hostForks = new ProcessBuilder("true").start().waitFor(10, TimeUnit.SECONDS);
         Jocker.Result r = running.await(Duration.ofSeconds(30));
-        r.check(ready, "the container never printed \"ready\"");
-        r.check(!r.timedOut(), "the run did not end by itself within 30 s");
-        r.check(most > 0 && most <= 20, "expected pids.current between 1 and 20 while the bomb ran, saw at most " + most);
-        r.check(refused > 0, "expected pids.events to count refused forks (max > 0), got " + refused);
-        r.check(hostForks, "the host could not start a process while the bomb ran");
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.RUN));
+        Hint.check(r, !r.timedOut(), "the run did not end by itself within 30 s", h(Concept.RUN));
+        Hint.check(r, most > 0 && most <= 20, "expected pids.current between 1 and 20 while the bomb ran, saw at most " + most,
+                h(Concept.LIMITS));
+        Hint.check(r, refused > 0, "expected pids.events to count refused forks (max > 0), got " + refused, h(Concept.LIMITS));
+        Hint.check(r, hostForks, "the host could not start a process while the bomb ran", h(Concept.LIMITS));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -166,7 +178,7 @@ class Step05Checks {
         String missing = Jocker.token("no-such-command-");
         Jocker.Result r = jocker.run(jocker.container(List.of("--memory", "64m", "--pids-limit", "20"), missing),
                 Map.of(), null, Jocker.TIMEOUT);
-        r.assertExit(127);
+        Hint.exits(r, 127, h(Concept.RUN));
         assertNoCgroupLeft(jocker, r);
     }
 
@@ -183,7 +195,10 @@ class Step05Checks {
                 List.of("--pids-limit", "99999999"));
         for (List<String> option : cases) {
             Jocker.Result r = jocker.run(jocker.container(option, "true"), Map.of(), null, Jocker.TIMEOUT);
-            r.assertExit(125).assertOneLineError(option.get(0).substring(2).replace("-limit", "")).assertStdout("");
+            Hint c = option.get(0).equals("--pids-limit") ? h(Concept.KERNEL_REFUSES) : h(Concept.OPTIONS);
+            Hint.exits(r, 125, c);
+            Hint.oneLineError(r, c, option.get(0).substring(2).replace("-limit", ""));
+            Hint.stdoutIs(r, "", c);
             assertNoCgroupLeft(jocker, r);
         }
     }
@@ -198,11 +213,11 @@ class Step05Checks {
         boolean hadCgroup = ready && Tree.of("memory").container(jocker).isPresent();
         running.signal("KILL");
         Jocker.Result killed = running.await(Duration.ofSeconds(20));
-        killed.check(ready, "the container never printed \"ready\"");
-        killed.check(hadCgroup, "the container had no cgroup under " + jocker.cgroupParent() + " while it ran");
+        Hint.check(killed, ready, "the container never printed \"ready\"", h(Concept.RUN));
+        Hint.check(killed, hadCgroup, "the container had no cgroup under " + jocker.cgroupParent() + " while it ran", h(Concept.LIMITS));
         // The next run sweeps what the killed one left behind (lib/Leftovers.java), cgroup included.
         Jocker.Result next = jocker.run(jocker.container("true"), Map.of(), null, Jocker.TIMEOUT);
-        next.assertExit(0);
+        Hint.exits(next, 0, h(Concept.RUN));
         assertNoCgroupLeft(jocker, next);
     }
 
@@ -221,7 +236,7 @@ class Step05Checks {
                 }
                 if (m.fsType().equals("cgroup2") && v2mount == null) v2mount = Path.of(m.mountPoint());
             }
-            if (v2mount == null) throw new AssertionError("no cgroup tree on this machine serves " + controller);
+            if (v2mount == null) throw new AssertionError("no cgroup tree on this machine serves " + controller + " (" + Hint.DOCTOR + ")");
             return new Tree(controller, v2mount, true);
         }
 
@@ -241,7 +256,38 @@ class Step05Checks {
     static void assertNoCgroupLeft(Jocker jocker, Jocker.Result r) {
         List<Path> left = new ArrayList<>();
         for (Path tree : Cleanup.cgroupTrees()) left.addAll(children(tree.resolve(jocker.cgroupParent())));
-        r.check(left.isEmpty(), "cgroups were left behind after the run: " + left);
+        Hint.check(r, left.isEmpty(), "cgroups were left behind after the run: " + left, Hint.onStep(jocker, 5, Concept.REMOVE));
+    }
+
+    /**
+     * What each check depends on: the TODOs whose code it runs, the sections of chapter 05 that
+     * explain it (the exact titles). A failure's first line ends with its bracket.
+     */
+    enum Concept implements Hint {
+        /** A run with limits that must work at all: every TODO of the step. */
+        RUN("05.1 05.2 05.3 05.4", "TODO 05.1", "TODO 05.2", "TODO 05.3", "TODO 05.4"),
+        /** A limit holds only when it is written (05.1) and the container is in the cgroup (05.2). */
+        LIMITS("05.1 05.2", "TODO 05.1", "TODO 05.2"),
+        JOIN("05.2", "TODO 05.2"),
+        NAMESPACE("05.3", "TODO 05.3"),
+        /** Removed by 05.4 after a run; after a SIGKILL, by the next run's sweep of the undo log (given). */
+        REMOVE("05.4", "TODO 05.4", "When the runtime is killed: the undo log"),
+        OOM("05.1", "The OOM killer, and how to see it"),
+        /** Given code parses the options and refuses what is no size or number. */
+        OPTIONS("", "The options: Docker's spellings, OCI's config"),
+        /** A value that parses but that the kernel refuses on write: set() must turn it into one line. */
+        KERNEL_REFUSES("05.1", "TODO 05.1");
+
+        final List<String> todos;
+        final List<String> sections;
+
+        Concept(String todos, String... sections) {
+            this.todos = todos.isEmpty() ? List.of() : List.of(todos.split(" "));
+            this.sections = List.of(sections);
+        }
+
+        @Override
+        public String hint() { return Hint.of("05-cgroups.adoc", todos, sections); }
     }
 
     static List<Path> children(Path dir) {

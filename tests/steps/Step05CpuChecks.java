@@ -23,6 +23,9 @@ class Step05CpuChecks {
         this.jocker = jocker;
     }
 
+    /** A concept's hint, which also names the step whose file this runs, when it is a later one. */
+    private Hint h(Hint c) { return Hint.onStep(jocker, 5, c); }
+
     @Test
     @Order(1)
     @DisplayName("two busy loops under --cpus 0.5 get at most about half a CPU, by the cgroup's own usage counter")
@@ -44,10 +47,13 @@ class Step05CpuChecks {
         }
         Jocker.Result r = running.await();
         if (ratio >= 0) System.err.printf("step 05: two busy loops under --cpus 0.5 used %.3f CPUs (cgroup usage over 3 s)%n", ratio);
-        r.check(ready, "the container never printed \"ready\"").assertExit(0);
-        r.check(ratio >= 0, "found no cgroup of the container to measure");
-        r.check(ratio <= 0.6, String.format("the container used %.2f CPUs, more than --cpus 0.5 allows", ratio));
-        r.check(ratio >= 0.2, String.format("the container used only %.2f CPUs: did the loops run in its cgroup?", ratio));
+        Hint.check(r, ready, "the container never printed \"ready\"", h(Step05Checks.Concept.RUN));
+        Hint.exits(r, 0, h(Step05Checks.Concept.RUN));
+        Hint.check(r, ratio >= 0, "found no cgroup of the container to measure", h(Step05Checks.Concept.LIMITS));
+        Hint.check(r, ratio <= 0.6, String.format("the container used %.2f CPUs, more than --cpus 0.5 allows", ratio),
+                h(Step05Checks.Concept.LIMITS));
+        Hint.check(r, ratio >= 0.2, String.format("the container used only %.2f CPUs: did the loops run in its cgroup?", ratio),
+                h(Step05Checks.Concept.JOIN));
         Step05Checks.assertNoCgroupLeft(jocker, r);
     }
 

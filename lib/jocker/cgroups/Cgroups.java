@@ -221,8 +221,12 @@ public final class Cgroups {
                     java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
             Trace.line("write(\"" + file + "\", \"" + value + "\")", "" + value.length());
         } catch (IOException e) {
-            Trace.line("write(\"" + file + "\", \"" + value + "\")", "-1 " + reason(e));
-            throw e;
+            // Whatever the open said, a file that is not there is ENOENT: a learner's typo must
+            // read as one, not as EACCES (what an open with O_CREAT gets from cgroupfs).
+            IOException cause = !(e instanceof NoSuchFileException) && !Files.exists(file)
+                    ? new NoSuchFileException(file.toString()) : e;
+            Trace.line("write(\"" + file + "\", \"" + value + "\")", "-1 " + reason(cause));
+            throw cause;
         }
     }
 
@@ -271,11 +275,18 @@ public final class Cgroups {
         return pids;
     }
 
-    /** The reason of an I/O error as strerror says it: "Invalid argument", "No such file or directory". */
+    /**
+     * The reason of an I/O error as strerror says it: "Invalid argument", "No such file or
+     * directory". Never the file's name: the caller's message names it once.
+     */
     public static String reason(IOException e) {
         if (e instanceof NoSuchFileException) return "No such file or directory";
         if (e instanceof DirectoryNotEmptyException) return "Device or resource busy";
         if (e instanceof FileSystemException f && f.getReason() != null) return f.getReason();
+        if (e instanceof java.nio.file.AccessDeniedException) return "Permission denied";
+        if (e instanceof java.nio.file.FileAlreadyExistsException) return "File exists";
+        if (e instanceof java.nio.file.NotDirectoryException) return "Not a directory";
+        if (e instanceof FileSystemException) return e.getClass().getSimpleName();
         return Log.reason(e);
     }
 

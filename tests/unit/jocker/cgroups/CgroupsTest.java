@@ -184,6 +184,41 @@ class CgroupsTest {
         assertEquals(Map.of(), Cgroups.readKeyed(tmp.resolve("missing")));
     }
 
+    /**
+     * A typo in a cgroup file name, written into a real cgroup of this machine (v1 or v2, whichever
+     * serves memory): the error says the file does not exist, and names it once. (The shell's
+     * {@code echo 1 > memory.limit_in_byte} says "Permission denied": its O_CREAT asks the cgroup
+     * filesystem for a new file, which it never makes.)
+     */
+    @Test
+    void aTypoInAFileNameSaysTheFileDoesNotExist() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to make a cgroup");
+        Hierarchy tree = Cgroups.detect().of("memory");
+        assumeTrue(tree != null, "no cgroup tree serves memory here");
+        Path dir = tree.dir("jocker-unit-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        Cgroups.mkdir(dir);
+        try {
+            Path typo = dir.resolve(tree.version() == Version.V2 ? "memory.mx" : "memory.limit_in_byte");
+            java.io.IOException e = assertThrows(java.io.IOException.class, () -> Cgroups.write(typo, "67108864"));
+            assertEquals("No such file or directory", Cgroups.reason(e), e.toString());
+            String message = "write to " + typo + ": " + Cgroups.reason(e);
+            assertEquals(1, message.split(java.util.regex.Pattern.quote(typo.toString()), -1).length - 1, message);
+            assertThrows(java.io.IOException.class, () -> Cgroups.read(typo));
+        } finally {
+            Cgroups.rmdir(dir);
+        }
+    }
+
+    /** An error without a reason of its own (EACCES, EEXIST) reads as strerror does, without the file's name. */
+    @Test
+    void aReasonNeverRepeatsThePath() {
+        String file = "/sys/fs/cgroup/memory/jocker/x/memory.limit_in_byte";
+        assertEquals("Permission denied", Cgroups.reason(new java.nio.file.AccessDeniedException(file)));
+        assertEquals("File exists", Cgroups.reason(new java.nio.file.FileAlreadyExistsException(file)));
+        assertEquals("No such file or directory", Cgroups.reason(new java.nio.file.NoSuchFileException(file)));
+        assertEquals("Invalid argument", Cgroups.reason(new java.nio.file.FileSystemException(file, null, "Invalid argument")));
+    }
+
     // ------------------------------------------------------------------------------------------
     // Docker's units
     // ------------------------------------------------------------------------------------------
