@@ -28,7 +28,8 @@ Commands:
                      its own step's checks and the essential ones of the steps before; the last
                      solution all of them; --all: every solution all of them) and the integrity
                      checks, N check classes at a time; ends with "N passed, N failed"; JUnit XML
-                     goes to build/test-results.
+                     goes to build/test-results. --all also checks the workshop VM: vagrant
+                     validate, and vagrant/provision.sh run twice in a Debian minbase root.
   check NN [--dir DIR] [--jobs N] [--vm]
                      Check your step NN (steps/, or DIR) on the reference solutions of the steps
                      before it, then on your own, with a report of what failed and which TODO
@@ -331,10 +332,10 @@ install_network_tools() {
 
 cmd_test() {
   require_root test
-  local usage="usage: ./build.sh test [--all] [--jobs N]" opts=()
+  local usage="usage: ./build.sh test [--all] [--jobs N]" opts=() all=
   while [ $# -gt 0 ]; do
     case "$1" in
-      --all) opts+=(--all); shift ;;
+      --all) opts+=(--all); all=1; shift ;;
       --jobs) [ $# -ge 2 ] || die "$usage"; opts+=(--jobs "$2"); shift 2 ;;
       *) die "unexpected argument: $1 ($usage)" ;;
     esac
@@ -344,7 +345,22 @@ cmd_test() {
   install_registry_tools
   install_network_tools
   mkdir -p "$BUILD/test-results"
-  jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results"
+  if [ -z "$all" ]; then
+    jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results"
+    return
+  fi
+  # --all: then the workshop VM's checks (vagrant validate; provision.sh twice in a debootstrap
+  # minbase, tests/workshop/), and a closing line that counts both.
+  local out rc=0 rc2=0
+  out=$(mktemp)
+  jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results" | tee "$out" || rc=$?
+  apt_install vagrant debootstrap
+  jbang "$ROOT/tests/workshop/WorkshopChecks.java" --root "$ROOT" --reports "$BUILD/test-results" | tee -a "$out" || rc2=$?
+  sed -n 's/^\([a-z]*: \)\{0,1\}\([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}$/\2 \3 \5/p' "$out" \
+    | awk '{p += $1; f += $2; s += $3} END {printf "all: %d passed, %d failed%s\n", p, f, s ? ", " s " skipped" : ""}'
+  rm -f "$out"
+  [ "$rc" -ne 0 ] && return "$rc"
+  return "$rc2"
 }
 
 cmd_check() {
