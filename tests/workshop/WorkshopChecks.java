@@ -25,10 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -43,6 +40,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
+import org.junit.platform.launcher.EngineFilter;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
@@ -110,6 +108,7 @@ public class WorkshopChecks {
         var request = LauncherDiscoveryRequestBuilder.request()
                 .selectors(only == null ? DiscoverySelectors.selectClass(WorkshopChecks.class)
                         : DiscoverySelectors.selectMethod(WorkshopChecks.class, only))
+                .filters(EngineFilter.includeEngines("junit-jupiter"))
                 .build();
         Path tmp = null;
         List<TestExecutionListener> listeners = new ArrayList<>(List.of(printer));
@@ -122,7 +121,10 @@ public class WorkshopChecks {
         if (tmp != null) {
             Path xml = tmp.resolve("TEST-junit-jupiter.xml");
             if (Files.exists(xml)) Files.move(xml, reports.resolve("TEST-workshop.xml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            Files.deleteIfExists(tmp);
+            try (Stream<Path> left = Files.list(tmp)) {
+                for (Path f : left.toList()) Files.delete(f);
+            }
+            Files.delete(tmp);
         }
         System.out.printf("workshop: %d passed, %d failed%s%n", counts[0], counts[1], counts[2] > 0 ? ", " + counts[2] + " skipped" : "");
         System.exit(counts[1] == 0 ? 0 : 1);
