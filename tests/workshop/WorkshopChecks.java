@@ -16,9 +16,6 @@
 //JAVA 17+
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -165,12 +162,12 @@ public class WorkshopChecks {
         logs = Files.createDirectories(repo.resolve("build/workshop"));
         long t = System.nanoTime();
         Run image = sh(List.of(minbase.toString(), "image"), logs.resolve("image.log"), 20);
-        assertEquals(0, image.code(), "could not make the Debian minbase (tests/workshop/minbase.sh image):\n" + image.tail());
+        check(image.code() == 0, "could not make the Debian minbase (tests/workshop/minbase.sh image):\n" + image.tail());
         System.out.printf("      (the minbase: %.1f s)%n", (System.nanoTime() - t) / 1e9);
         tmp = Files.createTempDirectory("jocker-workshop-");
         root = tmp.resolve("root");
         Run made = sh(List.of(minbase.toString(), "make", root.toString()), logs.resolve("make.log"), 10);
-        assertEquals(0, made.code(), "could not unpack the minbase into " + root + ":\n" + made.tail());
+        check(made.code() == 0, "could not unpack the minbase into " + root + ":\n" + made.tail());
         first = inRoot("vagrant/provision.sh", "provision-1.log", RUN_MINUTES);
         System.out.printf("      (provision.sh, first run: %.1f s)%n", first.seconds());
         before = inRoot(STATE, "state-1.log", 5).output();
@@ -218,7 +215,7 @@ public class WorkshopChecks {
             Files.createDirectories(dir.resolve("vagrant"));
             Files.copy(repo.resolve("vagrant/provision.sh"), dir.resolve("vagrant/provision.sh"));
             Run v = sh(List.of("vagrant", "validate", "--ignore-provider"), dir, null, 5);
-            assertTrue(v.code() == 0 && v.output().contains("validated successfully"),
+            check(v.code() == 0 && v.output().contains("validated successfully"),
                     "vagrant validate --ignore-provider exited " + v.code() + ":\n" + v.tail());
         } finally {
             sh(List.of("rm", "-rf", "--one-file-system", dir.toString()), null, 1);
@@ -230,7 +227,7 @@ public class WorkshopChecks {
     @DisplayName("provision.sh runs in a pristine Debian minbase, as root, from where the repository is")
     void provisionRuns() throws Exception {
         provisioned();
-        assertEquals(0, first.code(), "provision.sh exited " + first.code() + " (build/workshop/provision-1.log):\n" + first.tail());
+        check(first.code() == 0, "provision.sh exited " + first.code() + " (build/workshop/provision-1.log):\n" + first.tail());
     }
 
     @Test
@@ -239,8 +236,8 @@ public class WorkshopChecks {
     void jdkAndJBang() throws Exception {
         provisioned();
         Run java = inRoot("java -version 2>&1 | head -1; jbang version", "tools.log", 5);
-        assertEquals(0, java.code(), "java -version; jbang version exited " + java.code() + ":\n" + java.tail());
-        assertTrue(java.output().matches("(?s).*version \"(1[7-9]|[2-9]\\d)[.\"].*"), "no JDK 17 or newer: " + java.tail());
+        check(java.code() == 0, "java -version; jbang version exited " + java.code() + ":\n" + java.tail());
+        check(java.output().matches("(?s).*version \"(1[7-9]|[2-9]\\d)[.\"].*"), "no JDK 17 or newer: " + java.tail());
     }
 
     @Test
@@ -248,8 +245,9 @@ public class WorkshopChecks {
     @DisplayName("after it, the embedded busybox image is built and in the state root")
     void busyboxImage() throws Exception {
         provisioned();
-        assertTrue(Files.size(root.resolve("root/jocker/build/images/busybox.tar")) > 100_000, "no build/images/busybox.tar");
-        assertTrue(Files.isRegularFile(root.resolve("var/lib/jocker/images/busybox.tar")), "no /var/lib/jocker/images/busybox.tar");
+        Path image = root.resolve("root/jocker/build/images/busybox.tar");
+        check(Files.isRegularFile(image) && Files.size(image) > 100_000, "no build/images/busybox.tar");
+        check(Files.isRegularFile(root.resolve("var/lib/jocker/images/busybox.tar")), "no /var/lib/jocker/images/busybox.tar");
     }
 
     @Test
@@ -258,11 +256,11 @@ public class WorkshopChecks {
     void stepsRun() throws Exception {
         provisioned();
         Run one = inRoot("jbang solutions/01_fork_exec.java run echo provisioned", "step01.log", 5);
-        assertTrue(one.code() == 0 && one.output().lines().anyMatch(l -> l.equals("provisioned")),
+        check(one.code() == 0 && one.output().lines().anyMatch(l -> l.equals("provisioned")),
                 "jbang solutions/01_fork_exec.java run echo provisioned exited " + one.code() + ":\n" + one.tail());
         Run last = inRoot("JOCKER_CGROUP_PARENT=" + cgroupParent + " jbang \"$(ls solutions/[0-9][0-9]_*.java | tail -1)\""
                 + " run --network none busybox sh -c 'echo in a container; hostname'", "last.log", 5);
-        assertTrue(last.code() == 0 && last.output().lines().anyMatch(l -> l.equals("in a container")),
+        check(last.code() == 0 && last.output().lines().anyMatch(l -> l.equals("in a container")),
                 "the last solution's run --network none busybox exited " + last.code() + ":\n" + last.tail());
     }
 
@@ -274,12 +272,12 @@ public class WorkshopChecks {
         long said = first.output().lines().filter(l -> NO_NETWORK.matcher(l).matches()).count();
         if (said == 0) {
             Run images = inRoot("jbang \"$(ls solutions/[0-9][0-9]_*.java | tail -1)\" images", "images.log", 5);
-            assertTrue(images.output().lines().anyMatch(l -> l.startsWith("busybox "))
+            check(images.output().lines().anyMatch(l -> l.startsWith("busybox "))
                             && images.output().lines().anyMatch(l -> l.startsWith("alpine ")),
                     "neither the no-network line nor busybox and alpine in images:\n" + images.tail());
         } else {
-            assertEquals(1, said, "the no-network line more than once:\n" + first.tail());
-            assertTrue(first.output().lines().noneMatch(l -> l.contains("Pulling from") || l.startsWith("jocker:")),
+            check(said == 1, "the no-network line more than once:\n" + first.tail());
+            check(first.output().lines().noneMatch(l -> l.contains("Pulling from") || l.startsWith("jocker:")),
                     "more than the one line about the network:\n" + first.tail());
         }
     }
@@ -289,20 +287,25 @@ public class WorkshopChecks {
     @DisplayName("a second run succeeds and changes nothing: no package, no file of JBang, the state root or the image")
     void secondRunChangesNothing() throws Exception {
         provisioned();
-        assertEquals(0, second.code(), "the second run exited " + second.code() + " (build/workshop/provision-2.log):\n" + second.tail());
-        assertTrue(second.output().lines().noneMatch(l -> l.startsWith("==> installing") || l.contains("building the embedded")),
+        check(second.code() == 0, "the second run exited " + second.code() + " (build/workshop/provision-2.log):\n" + second.tail());
+        check(second.output().lines().noneMatch(l -> l.startsWith("==> installing") || l.contains("building the embedded")),
                 "the second run installed or built something:\n" + second.tail());
         List<String> a = before.lines().toList();
         List<String> b = after.lines().toList();
         List<String> changed = new ArrayList<>();
         for (String l : a) if (!b.contains(l)) changed.add("- " + l);
         for (String l : b) if (!a.contains(l)) changed.add("+ " + l);
-        assertTrue(changed.isEmpty() && !a.isEmpty(), "the second run changed:\n" + String.join("\n", changed.subList(0, Math.min(20, changed.size()))));
+        check(changed.isEmpty() && !a.isEmpty(), "the second run changed:\n" + String.join("\n", changed.subList(0, Math.min(20, changed.size()))));
     }
 
     // ------------------------------------------------------------------------------------------
     // Helpers
     // ------------------------------------------------------------------------------------------
+
+    /** A failed check says what happened, without JUnit's "expected: <true>". */
+    static void check(boolean ok, String message) {
+        if (!ok) throw new AssertionError(message);
+    }
 
     /** A shell command in /root/jocker of the minbase root, its output kept in build/workshop/LOG. */
     Run inRoot(String command, String log, long minutes) throws Exception {
