@@ -3,9 +3,9 @@
 # under build/minbase, in which the workbook is tried as a fresh machine would try it.
 #
 #   tests/workshop/minbase.sh image             build/minbase/bookworm.tar, made once (debootstrap)
-#   tests/workshop/minbase.sh make DIR          DIR: the minbase, this machine's apt sources and
-#                                               proxy, and the repository's git-tracked files in
-#                                               /root/jocker
+#   tests/workshop/minbase.sh make DIR          DIR: the minbase, this machine's apt sources, its
+#                                               proxy and its own CAs, and the repository's
+#                                               git-tracked files in /root/jocker
 #   tests/workshop/minbase.sh run DIR CMD       runs the shell command CMD as root in /root/jocker
 #                                               of DIR, chrooted, in a mount namespace of its own
 #   tests/workshop/minbase.sh clean DIR         unmounts anything left under DIR, removes DIR
