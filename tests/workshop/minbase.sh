@@ -7,12 +7,13 @@
 #                                               proxy and its own CAs, and the repository's
 #                                               git-tracked files in /root/jocker
 #   tests/workshop/minbase.sh run DIR CMD       runs the shell command CMD as root in /root/jocker
-#                                               of DIR, chrooted, in a mount namespace of its own
+#                                               of DIR, DIR as the root of a mount namespace of
+#                                               its own
 #   tests/workshop/minbase.sh clean DIR         unmounts anything left under DIR, removes DIR
 #
-# The mounts a run needs (DIR on itself, so that pivot_root finds a mount point as its root; /proc;
-# /sys with the cgroup hierarchies; /dev with /dev/pts) are made in a private mount namespace
-# (unshare), so they go when the run ends, whatever happens; clean lazily unmounts, deepest first,
+# The mounts a run needs (DIR on itself, /proc, /sys with the cgroup hierarchies, /dev with
+# /dev/pts) are made in a private mount namespace (unshare), where DIR then becomes the root
+# (pivot_root), so they go when the run ends, whatever happens; clean lazily unmounts, deepest first,
 # whatever is still mounted under DIR itself, and nothing else.
 set -euo pipefail
 
@@ -90,7 +91,15 @@ cmd_run() {
     mount -t proc proc "$d/proc"
     mount --rbind /sys "$d/sys"
     mount --rbind /dev "$d/dev"
-    exec chroot "$d" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+    # pivot_root, not chroot alone: DIR becomes the root of this namespace, as / is on a real
+    # machine, so that a container'"'"'s pivot_root (step 03 on) is not left below this root, where
+    # ".." climbs out of it.
+    mkdir -p "$d/.minbase-old-root"
+    cd "$d"
+    pivot_root . .minbase-old-root
+    umount -l /.minbase-old-root
+    rmdir /.minbase-old-root
+    exec /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       /bin/bash -c "cd /root/jocker && $1"' minbase "$dir" "$*"
 }
