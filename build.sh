@@ -28,7 +28,8 @@ Commands:
                      its own step's checks and the essential ones of the steps before; the last
                      solution all of them; --all: every solution all of them) and the integrity
                      checks, N check classes at a time; ends with "N passed, N failed"; JUnit XML
-                     goes to build/test-results.
+                     goes to build/test-results. --all also checks the workshop VM: vagrant
+                     validate, and vagrant/provision.sh run twice in a Debian minbase root.
   check NN [--dir DIR] [--jobs N] [--vm]
                      Check your step NN (steps/, or DIR) on the reference solutions of the steps
                      before it, then on your own, with a report of what failed and which TODO
@@ -438,10 +439,10 @@ install_network_tools() {
 
 cmd_test() {
   require_root test
-  local usage="usage: ./build.sh test [--all] [--jobs N]" opts=()
+  local usage="usage: ./build.sh test [--all] [--jobs N]" opts=() all=
   while [ $# -gt 0 ]; do
     case "$1" in
-      --all) opts+=(--all); shift ;;
+      --all) opts+=(--all); all=1; shift ;;
       --jobs) [ $# -ge 2 ] || die "$usage"; opts+=(--jobs "$2"); shift 2 ;;
       *) die "unexpected argument: $1 ($usage)" ;;
     esac
@@ -454,19 +455,33 @@ cmd_test() {
   # The book, beside the checks (it waits on JRuby and Chromium more than on the CPU): rendered
   # strictly and checked in Chromium, then the chapters' transcripts run (docs/Transcripts.java;
   # those of ./build.sh check take minutes: with --all only). Its lines come after the checks'.
-  local book_rc=0 rc=0 transcripts=() book_log="$BUILD/test-results/book.log"
-  [[ " ${opts[*]:-} " == *" --all "* ]] && transcripts=(--checks)
+  local book_rc=0 rc=0 transcripts=() book_log="$BUILD/test-results/book.log" out
+  [ -n "$all" ] && transcripts=(--checks)
   apt_install chromium
   (cmd_docs --check && jbang "$ROOT/docs/Transcripts.java" "$ROOT" "${transcripts[@]}") >"$book_log" 2>&1 &
   local book_pid=$!
-  jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results" || rc=$?
+  out=$(mktemp)
+  jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results" \
+    | tee "$out" || rc=$?
   wait "$book_pid" || book_rc=$?
   cat "$book_log"
   if [ "$book_rc" -ne 0 ]; then
     printf 'FAIL  the book: ./build.sh docs --check or docs/Transcripts.java failed (exit %s): see their lines above\n' "$book_rc"
     [ "$rc" -ne 0 ] || rc=1
   fi
-  return "$rc"
+  if [ -z "$all" ]; then rm -f "$out"; return "$rc"; fi
+  # --all, then: the JBang launcher's command cache (tests/launcher/), and the workshop VM's checks
+  # (vagrant validate; provision.sh twice in a debootstrap minbase, tests/workshop/); a closing
+  # line counts them all.
+  local more=0
+  bash "$ROOT/tests/launcher/cache-test.sh" | sed 's/^\([0-9]* passed\)/launcher cache: \1/' | tee -a "$out" || more=$?
+  apt_install vagrant debootstrap
+  jbang "$ROOT/tests/workshop/WorkshopChecks.java" --root "$ROOT" --reports "$BUILD/test-results" | tee -a "$out" || more=$?
+  sed -n 's/^\([a-z ]*: \)\{0,1\}\([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}$/\2 \3 \5/p' "$out" \
+    | awk '{p += $1; f += $2; s += $3} END {printf "all: %d passed, %d failed%s\n", p, f, s ? ", " s " skipped" : ""}'
+  rm -f "$out"
+  [ "$rc" -ne 0 ] && return "$rc"
+  return "$more"
 }
 
 cmd_check() {

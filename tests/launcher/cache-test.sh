@@ -4,7 +4,7 @@
 # checks that the program's output follows (a stale cache would print the old output), or that
 # an unchanged call is served from the cache without JBang's JVM.
 #
-# Usage: bash tests/bench/launcher-cache-test.sh   (needs JBang installed by ./build.sh setup)
+# Usage: bash tests/launcher/cache-test.sh   (needs JBang installed by ./build.sh setup)
 # It writes the launcher of this worktree's build.sh to a temp dir and uses a JBang cache dir of
 # its own there; nothing outside that dir is touched. Prints "N passed, N failed"; exit 1 on failure.
 set -uo pipefail
