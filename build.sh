@@ -35,6 +35,9 @@ Commands:
                      and chapter section to read. Step 05 is checked on this machine's cgroups;
                      --vm also boots a cgroup v2 kernel under qemu where this machine is not
                      pure v2 (test always does; qemu and the kernel are installed for it).
+  mutants [NN|ID]... Run the deliberately broken variants of the solutions (tests/mutants/mutants.txt),
+                     each through its step's checks, and say how many the checks caught and which
+                     survived; all of them by default (slow: about an hour; test --all runs them).
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP).
   docs               Render README.adoc and chapters/ into the HTML book under build/book/.
@@ -344,7 +347,24 @@ cmd_test() {
   install_registry_tools
   install_network_tools
   mkdir -p "$BUILD/test-results"
-  jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results"
+  local rc=0
+  jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results" || rc=$?
+  # --all: the broken variants too (the checks must catch each); slow, so only here.
+  if [[ " ${opts[*]} " == *" --all "* ]]; then
+    local mutants=0
+    jbang "$ROOT/tests/mutants/Mutants.java" --root "$ROOT" || mutants=$?
+    [ "$rc" -ne 0 ] || rc=$mutants
+  fi
+  return "$rc"
+}
+
+cmd_mutants() {
+  require_root mutants
+  setup_if_needed
+  prepare_cgroup_v2_vm
+  install_registry_tools
+  install_network_tools
+  jbang "$ROOT/tests/mutants/Mutants.java" --root "$ROOT" "$@"
 }
 
 cmd_check() {
@@ -472,6 +492,7 @@ main() {
     demo) cmd_demo "$@" ;;
     test) cmd_test "$@" ;;
     check) cmd_check "$@" ;;
+    mutants) cmd_mutants "$@" ;;
     catch-up) cmd_catch_up "$@" ;;
     docs) cmd_docs "$@" ;;
     bench) cmd_bench "$@" ;;
