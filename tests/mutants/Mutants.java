@@ -3,7 +3,9 @@
 // to a copy of solutions/, runs that step's checks on it through the harness (what
 // `./build.sh check NN --dir COPY` runs), and says how many variants the checks caught.
 //
-//   jbang tests/mutants/Mutants.java --root REPO [NN | ID]...   the variants of steps NN, or by ID (default: all)
+//   jbang tests/mutants/Mutants.java --root REPO [--full] [NN | ID]...
+//                      the variants of steps NN, or by ID (default: all); each run stops at its
+//                      first failing check (--full: the whole report)
 //   jbang tests/mutants/Mutants.java --root REPO --verify       only check that the table applies
 //
 // Every original text must be found exactly once in its solution, whichever variants run: a
@@ -22,6 +24,9 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,12 +43,13 @@ public class Mutants {
 
     public static void main(String[] args) throws Exception {
         Path root = Path.of(".");
-        boolean verifyOnly = false;
+        boolean verifyOnly = false, full = false;
         List<String> wanted = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--root" -> root = Path.of(args[++i]);
                 case "--verify" -> verifyOnly = true;
+                case "--full" -> full = true;
                 default -> wanted.add(args[i]);
             }
         }
@@ -74,7 +80,7 @@ public class Mutants {
         System.out.printf("%d variants in the table, all apply; steps of the %d chosen: %s%n", all.size(), chosen.size(),
                 chosen.stream().map(v -> String.format("%02d", v.step())).distinct().toList());
         if (verifyOnly) return;
-        System.exit(run(root, chosen, solutions));
+        System.exit(run(root, chosen, solutions, full));
     }
 
     /** The table: a header line, "- " lines (the original), "+ " lines (the replacement). */
@@ -161,7 +167,7 @@ public class Mutants {
         return n;
     }
 
-    static int run(Path root, List<Variant> chosen, Map<Integer, Path> solutions) throws IOException, InterruptedException {
+    static int run(Path root, List<Variant> chosen, Map<Integer, Path> solutions, boolean full) throws IOException, InterruptedException {
         Path base = root.resolve("build/mutants");
         Path work = base.resolve("work/solutions"), logs = base.resolve("logs"), reports = base.resolve("reports");
         Files.createDirectories(logs);
@@ -188,17 +194,35 @@ public class Mutants {
             Path log = logs.resolve(v.id() + ".log");
             ProcessBuilder pb = new ProcessBuilder("jbang", root.resolve("tests/harness/Checks.java").toString(), "check",
                     String.format("%02d", v.step()), "--dir", work.toString(), "--root", root.toString(), "--reports", reports.toString())
-                    .redirectErrorStream(true).redirectOutput(log.toFile());
+                    .redirectErrorStream(true);
             pb.environment().put("JOCKER_VM", v.vm() ? "always" : "never");
             long t = System.nanoTime();
             Process p = pb.start();
-            boolean ended = p.waitFor(30, TimeUnit.MINUTES);
-            if (!ended) {
-                p.descendants().forEach(ProcessHandle::destroy);
-                p.destroy();
-                p.waitFor(60, TimeUnit.SECONDS);
+            // JBang execs the harness's JVM: p is the harness. At its first FAIL the variant is
+            // caught; SIGTERM stops the rest the way Ctrl-C does (the harness's shutdown hook
+            // removes what the runs made), unless --full asks for the whole report.
+            boolean stopped = false;
+            ScheduledFuture<?> timeout = TIMER.schedule(() -> stop(p), 30, TimeUnit.MINUTES);
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                 var w = Files.newBufferedWriter(log, StandardCharsets.UTF_8)) {
+                String line;
+                boolean failed = false;
+                while ((line = in.readLine()) != null) {
+                    w.write(line);
+                    w.newLine();
+                    if (!failed && line.startsWith("  FAIL  ")) failed = true;
+                    else if (failed && !full && !stopped && !line.startsWith("        ")) {   // the FAIL and its reason are in
+                        w.flush();
+                        p.toHandle().destroy();   // SIGTERM; Process.destroy would also close the output we read
+                        stopped = true;
+                    }
+                }
             }
+            boolean ended = p.waitFor(2, TimeUnit.MINUTES);
+            if (!ended) stop(p);
+            timeout.cancel(false);
             int rc = ended ? p.exitValue() : -1;
+            if (stopped) rc = 1;   // stopped at its first failure
             ran++;
             String seconds = String.format("%.0f s", (System.nanoTime() - t) / 1e9);
             List<String> out = Files.readAllLines(log, StandardCharsets.UTF_8);
@@ -223,6 +247,25 @@ public class Mutants {
         for (String s : survivors) System.out.println("  not caught: " + s);
         if (!notRun.isEmpty()) System.out.println("  not run here: " + String.join(", ", notRun));
         return survivors.isEmpty() ? 0 : 1;
+    }
+
+    static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "mutants-timeout");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** A harness that will not end: SIGTERM, a minute for its cleanup, then SIGKILL. */
+    static void stop(Process p) {
+        p.toHandle().destroy();
+        try {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The first failing check of a check report and its first reason line. */
