@@ -169,76 +169,52 @@ public class Mutants {
 
     static int run(Path root, List<Variant> chosen, Map<Integer, Path> solutions, boolean full) throws IOException, InterruptedException {
         Path base = root.resolve("build/mutants");
-        Path work = base.resolve("work/solutions"), logs = base.resolve("logs"), reports = base.resolve("reports");
+        Path work = base.resolve("work/solutions"), logs = base.resolve("logs");
         Files.createDirectories(logs);
-        Files.createDirectories(reports);
+        Files.createDirectories(base.resolve("reports"));
         String qemu = canRunVm(root);
         List<String> survivors = new ArrayList<>(), notRun = new ArrayList<>();
         int caught = 0, ran = 0;
         long started = System.nanoTime();
+        Map<Integer, List<String>> failingAlready = new LinkedHashMap<>();
         for (Variant v : chosen) {
             if (v.vm() && qemu != null) {
                 System.out.printf("  NOT RUN   %s: it needs the cgroup v2 VM, and %s%n", v.label(), qemu);
                 notRun.add(v.id());
                 continue;
             }
+            // Once per step, the solution itself: a check that fails on it (a timing check on a
+            // busy machine) proves nothing about a variant, so it is not counted.
+            if (!failingAlready.containsKey(v.step())) {
+                copySolutions(solutions, work);
+                Outcome solution = check(root, work, v.step(), false, logs.resolve(String.format("solution-%02d.log", v.step())), List.of(), true);
+                failingAlready.put(v.step(), solution.failed());
+                System.out.printf("  solution of step %02d: %s, %s%n", v.step(), solution.failed().isEmpty() ? "every check passes"
+                        : solution.failed().size() + " checks fail on it already, not counted: " + solution.failed(), solution.seconds());
+            }
             // A fresh copy of every solution, then the one change: phase 2 of check (the learner's
             // own steps before NN) is skipped, since they are the reference ones.
-            deleteTree(work);
-            Files.createDirectories(work);
-            for (Path s : solutions.values()) Files.copy(s, work.resolve(s.getFileName()));
+            copySolutions(solutions, work);
             Path target = work.resolve(solutions.get(v.step()).getFileName());
             String text = Files.readString(target, StandardCharsets.UTF_8);
             Files.writeString(target, text.replace(v.original(), v.replacement()), StandardCharsets.UTF_8);
-
             Path log = logs.resolve(v.id() + ".log");
-            ProcessBuilder pb = new ProcessBuilder("jbang", root.resolve("tests/harness/Checks.java").toString(), "check",
-                    String.format("%02d", v.step()), "--dir", work.toString(), "--root", root.toString(), "--reports", reports.toString())
-                    .redirectErrorStream(true);
-            pb.environment().put("JOCKER_VM", v.vm() ? "always" : "never");
-            long t = System.nanoTime();
-            Process p = pb.start();
-            // JBang execs the harness's JVM: p is the harness. At its first FAIL the variant is
-            // caught; SIGTERM stops the rest the way Ctrl-C does (the harness's shutdown hook
-            // removes what the runs made), unless --full asks for the whole report.
-            boolean stopped = false;
-            ScheduledFuture<?> timeout = TIMER.schedule(() -> stop(p), 30, TimeUnit.MINUTES);
-            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-                 var w = Files.newBufferedWriter(log, StandardCharsets.UTF_8)) {
-                String line;
-                boolean failed = false;
-                while ((line = in.readLine()) != null) {
-                    w.write(line);
-                    w.newLine();
-                    if (!failed && line.startsWith("  FAIL  ")) failed = true;
-                    else if (failed && !full && !stopped && !line.startsWith("        ")) {   // the FAIL and its reason are in
-                        w.flush();
-                        p.toHandle().destroy();   // SIGTERM; Process.destroy would also close the output we read
-                        stopped = true;
-                    }
-                }
-            }
-            boolean ended = p.waitFor(2, TimeUnit.MINUTES);
-            if (!ended) stop(p);
-            timeout.cancel(false);
-            int rc = ended ? p.exitValue() : -1;
-            if (stopped) rc = 1;   // stopped at its first failure
+            Outcome o = check(root, work, v.step(), v.vm(), log, failingAlready.get(v.step()), full);
             ran++;
-            String seconds = String.format("%.0f s", (System.nanoTime() - t) / 1e9);
-            List<String> out = Files.readAllLines(log, StandardCharsets.UTF_8);
-            String firstFail = firstFailure(out);
-            if (rc == 1 && firstFail != null && firstFail.contains(" compiles")) {
+            List<String> counted = o.failed().stream().filter(f -> !failingAlready.get(v.step()).contains(f)).toList();
+            String firstFail = firstFailure(Files.readAllLines(log, StandardCharsets.UTF_8), failingAlready.get(v.step()));
+            if (!counted.isEmpty() && counted.get(0).contains(" compiles")) {
                 System.out.printf("  BROKEN    %s: the variant does not compile (fix the table; %s)%n", v.label(), root.relativize(log));
                 survivors.add(v.id() + " (does not compile)");
-            } else if (rc == 1) {
+            } else if (!counted.isEmpty()) {
                 caught++;
-                System.out.printf("  caught    %s, %s%n            first: %s%n", v.label(), seconds, firstFail);
-            } else if (rc == 0) {
-                System.out.printf("  SURVIVED  %s, %s: every check passed (%s)%n", v.label(), seconds, root.relativize(log));
+                System.out.printf("  caught    %s, %s%n            first: %s%n", v.label(), o.seconds(), firstFail);
+            } else if (o.rc() == 0 || o.rc() == 1) {
+                System.out.printf("  SURVIVED  %s, %s: every check passed (%s)%n", v.label(), o.seconds(), root.relativize(log));
                 survivors.add(v.label());
             } else {
-                System.out.printf("  ERROR     %s, %s: the check run itself failed (exit %d; %s)%n", v.label(), seconds, rc, root.relativize(log));
-                survivors.add(v.label() + " (the run failed, exit " + rc + ")");
+                System.out.printf("  ERROR     %s, %s: the check run itself failed (exit %d; %s)%n", v.label(), o.seconds(), o.rc(), root.relativize(log));
+                survivors.add(v.label() + " (the run failed, exit " + o.rc() + ")");
             }
         }
         deleteTree(base.resolve("work"));
@@ -247,6 +223,58 @@ public class Mutants {
         for (String s : survivors) System.out.println("  not caught: " + s);
         if (!notRun.isEmpty()) System.out.println("  not run here: " + String.join(", ", notRun));
         return survivors.isEmpty() ? 0 : 1;
+    }
+
+    /** What one check run said: its exit code, the checks that failed (in report order), how long it took. */
+    record Outcome(int rc, List<String> failed, String seconds) {}
+
+    static void copySolutions(Map<Integer, Path> solutions, Path work) throws IOException {
+        deleteTree(work);
+        Files.createDirectories(work);
+        for (Path s : solutions.values()) Files.copy(s, work.resolve(s.getFileName()));
+    }
+
+    /**
+     * {@code check NN --dir work} through the harness, its report into {@code log}. Unless
+     * {@code full}, it stops at the first failing check not in {@code ignore}: JBang execs the
+     * harness's JVM, so the process is the harness, and SIGTERM stops it the way Ctrl-C does
+     * (its shutdown hook removes what the runs made).
+     */
+    static Outcome check(Path root, Path work, int step, boolean vm, Path log, List<String> ignore, boolean full)
+            throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("jbang", root.resolve("tests/harness/Checks.java").toString(), "check",
+                String.format("%02d", step), "--dir", work.toString(), "--root", root.toString(),
+                "--reports", root.resolve("build/mutants/reports").toString())
+                .redirectErrorStream(true);
+        pb.environment().put("JOCKER_VM", vm ? "always" : "never");
+        long t = System.nanoTime();
+        Process p = pb.start();
+        List<String> failed = new ArrayList<>();
+        boolean stopped = false;
+        ScheduledFuture<?> timeout = TIMER.schedule(() -> stop(p), 30, TimeUnit.MINUTES);
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+             var w = Files.newBufferedWriter(log, StandardCharsets.UTF_8)) {
+            String line;
+            boolean counted = false;
+            while ((line = in.readLine()) != null) {
+                w.write(line);
+                w.newLine();
+                if (line.startsWith("  FAIL  ")) {
+                    String name = line.substring(8).strip();
+                    failed.add(name);
+                    if (!ignore.contains(name)) counted = true;
+                } else if (counted && !full && !stopped && !line.startsWith("        ")) {   // the FAIL and its reason are in
+                    w.flush();
+                    p.toHandle().destroy();   // SIGTERM; Process.destroy would also close the output we read
+                    stopped = true;
+                }
+            }
+        }
+        boolean ended = p.waitFor(2, TimeUnit.MINUTES);
+        if (!ended) stop(p);
+        timeout.cancel(false);
+        int rc = stopped ? 1 : ended ? p.exitValue() : -1;
+        return new Outcome(rc, failed, String.format("%.0f s", (System.nanoTime() - t) / 1e9));
     }
 
     static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -268,10 +296,10 @@ public class Mutants {
         }
     }
 
-    /** The first failing check of a check report and its first reason line. */
-    static String firstFailure(List<String> out) {
+    /** The first failing check of a check report not in {@code ignore}, and its first reason line. */
+    static String firstFailure(List<String> out, List<String> ignore) {
         for (int i = 0; i < out.size(); i++) {
-            if (out.get(i).startsWith("  FAIL  ")) {
+            if (out.get(i).startsWith("  FAIL  ") && !ignore.contains(out.get(i).substring(8).strip())) {
                 String reason = i + 1 < out.size() && out.get(i + 1).startsWith("        ") ? " -- " + out.get(i + 1).strip() : "";
                 String line = out.get(i).substring(8) + reason;
                 return line.length() > 220 ? line.substring(0, 217) + "..." : line;
