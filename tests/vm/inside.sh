@@ -67,7 +67,7 @@ case_ pids "$@" run --pids-limit 20 busybox sh -c \
 # rmdir succeeds. limits.lingerer is that process's pid.
 watch_limits() {
   i=0
-  while [ $i -lt 600 ]; do
+  while [ $i -lt 1800 ]; do   # minutes: under emulation the run takes long to get there
     for d in /sys/fs/cgroup/$JOCKER_CGROUP_PARENT/*/; do
       [ -n "$(cat ${d}cgroup.procs 2>/dev/null)" ] || continue   # attached: the limits are written
       for f in cpu.max memory.max memory.swap.max; do cat $d$f > $R/limits.$f 2>&1; done
