@@ -308,7 +308,7 @@ public class Mutants {
         for (int i = 0; i < out.size(); i++) {
             if (out.get(i).startsWith("  FAIL  ") && !ignore.contains(out.get(i).substring(8).strip())) {
                 String reason = i + 1 < out.size() && out.get(i + 1).startsWith("        ") ? " -- " + out.get(i + 1).strip() : "";
-                String line = out.get(i).substring(8) + reason;
+                String line = (out.get(i).substring(8) + reason).replaceAll("\\p{Cntrl}", "?");   // a NUL of /proc/1/cmdline, say
                 return line.length() > 220 ? line.substring(0, 217) + "..." : line;
             }
         }
