@@ -37,7 +37,8 @@ Commands:
                      pure v2 (test always does; qemu and the kernel are installed for it).
   mutants [NN|ID]... Run the deliberately broken variants of the solutions (tests/mutants/mutants.txt),
                      each through its step's checks, and say how many the checks caught and which
-                     survived; all of them by default (slow: about an hour; test --all runs them).
+                     survived; all of them by default (slow: each run stops at its first failing
+                     check, yet steps 01-06 took an hour here; test --all runs them).
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP).
   docs               Render README.adoc and chapters/ into the HTML book under build/book/.
