@@ -42,6 +42,10 @@ Commands:
                      with state roots, cgroups and networks of their own, N learners at a time
                      (default 2). Prints a table (passed/total per step, time per learner) and
                      writes build/grades/grades.csv and build/grades/NAME.xml (JUnit XML).
+  mutants [NN|ID]... Run the deliberately broken variants of the solutions (tests/mutants/mutants.txt),
+                     each through its step's checks, and say how many the checks caught and which
+                     survived; all of them by default (slow: each run stops at its first failing
+                     check, yet steps 01-06 took an hour here; test --all runs them).
   catch-up NN        Copy the solution of step NN over steps/, keeping a backup of your file
                      (steps/NN_name.java.bak-TIMESTAMP); also of every earlier step whose file
                      is missing or still has a TODO left (a Todo.missing( call), with backups.
@@ -470,10 +474,15 @@ cmd_test() {
     [ "$rc" -ne 0 ] || rc=1
   fi
   if [ -z "$all" ]; then rm -f "$out"; return "$rc"; fi
-  # --all, then: the JBang launcher's command cache (tests/launcher/), and the workshop VM's checks
+  # --all, then: the deliberately broken variants, the JBang launcher's command cache (tests/launcher/), and the workshop VM's checks
   # (vagrant validate; provision.sh twice in a debootstrap minbase, tests/workshop/); a closing
   # line counts them all.
+  # The broken variants of the solutions (tests/mutants/) too: the checks must catch each.
   local more=0
+  jbang "$ROOT/tests/mutants/Mutants.java" --root "$ROOT" | tee -a "$out" || more=$?
+  # "N of M variants caught" counts as N passed, M-N failed in the closing line
+  sed -n 's/^\([0-9]*\) of \([0-9]*\) variants caught.*/\1 \2/p' "$out" | tail -1 \
+    | awk '{printf "mutants: %d passed, %d failed\n", $1, $2 - $1}' >> "$out"
   bash "$ROOT/tests/launcher/cache-test.sh" | sed 's/^\([0-9]* passed\)/launcher cache: \1/' | tee -a "$out" || more=$?
   apt_install vagrant debootstrap
   jbang "$ROOT/tests/workshop/WorkshopChecks.java" --root "$ROOT" --reports "$BUILD/test-results" | tee -a "$out" || more=$?
@@ -482,6 +491,15 @@ cmd_test() {
   rm -f "$out"
   [ "$rc" -ne 0 ] && return "$rc"
   return "$more"
+}
+
+cmd_mutants() {
+  require_root mutants
+  setup_if_needed
+  prepare_cgroup_v2_vm
+  install_registry_tools
+  install_network_tools
+  jbang "$ROOT/tests/mutants/Mutants.java" --root "$ROOT" "$@"
 }
 
 cmd_check() {
@@ -657,6 +675,7 @@ main() {
     test) cmd_test "$@" ;;
     check) cmd_check "$@" ;;
     grade) cmd_grade "$@" ;;
+    mutants) cmd_mutants "$@" ;;
     catch-up) cmd_catch_up "$@" ;;
     docs) cmd_docs "$@" ;;
     bench) cmd_bench "$@" ;;

@@ -5,6 +5,7 @@
 #   NAME.rc NAME.out NAME.err   run's exit code, stdout and stderr
 #   NAME.left                   what is left under the cgroup parent afterwards (must be empty)
 #   NAME.seconds                how long the run took
+#   limits.FILE, limits.lingerer  the limits case (see below)
 # plus env (kernel, cgroup controllers and mounts) and, last, done. Then it powers the VM off.
 # Kept small on purpose: under emulation a JVM starts about 25 times slower than on the host.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -57,6 +58,32 @@ case_ oom "$@" run --trace --memory 64m busybox sh -c 'x=$(head -c 200m /dev/zer
 # /proc/self/cgroup, which the cgroup namespace turns into "0::/".
 case_ pids "$@" run --pids-limit 20 busybox sh -c \
   'cat /proc/self/cgroup; for i in $(seq 1 60); do sleep 30 & echo started $i; done'
+
+# Limits, and a process that outlives PID 1. While the container sleeps, a watcher reads the limits
+# step 05 wrote (cpu.max is "QUOTA PERIOD"; memory.swap.max is swap alone, 0 under --memory only,
+# as Docker's --memory-swap defaults to --memory) into limits.FILE, then moves a process of its own
+# into the container's cgroup, as docker exec would: PID 1's end does not end it, so the cgroup
+# is still busy when the runtime removes it, which must keep trying (and end what is left) until
+# rmdir succeeds. limits.lingerer is that process's pid.
+watch_limits() {
+  i=0
+  while [ $i -lt 1800 ]; do   # minutes: under emulation the run takes long to get there
+    for d in /sys/fs/cgroup/$JOCKER_CGROUP_PARENT/*/; do
+      [ -n "$(cat ${d}cgroup.procs 2>/dev/null)" ] || continue   # attached: the limits are written
+      for f in cpu.max memory.max memory.swap.max; do cat $d$f > $R/limits.$f 2>&1; done
+      sleep 120 &
+      echo $! > ${d}cgroup.procs && echo $! > $R/limits.lingerer
+      wait
+      return
+    done
+    sleep 0.1; i=$((i + 1))
+  done
+}
+watch_limits &
+watcher=$!
+case_ limits "$@" run --memory 64m --cpus 0.5 busybox sleep 5
+kill $watcher 2>/dev/null
+[ -s $R/limits.lingerer ] && kill -9 "$(cat $R/limits.lingerer)" 2>/dev/null
 
 echo done > $R/done
 sync
