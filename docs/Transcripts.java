@@ -240,6 +240,8 @@ class Transcripts {
             }
         }
         for (String line : lines) {
+            // JBang's own notes on a first build ("[jbang] Building jar for ..."): not the program's output
+            if (line.startsWith("[jbang] ")) continue;
             String l = CALLOUT.matcher(line).replaceAll("").stripTrailing();
             l = PID.matcher(l).replaceAll("[pid ");
             l = TIME.matcher(l).replaceAll("<time>");
