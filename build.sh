@@ -460,39 +460,51 @@ cmd_test() {
   # strictly and checked in Chromium. Its lines come after the checks'. Then the chapters'
   # transcripts are run again and compared (docs/Transcripts.java), alone: container runs that
   # share the CPU with the checks take minutes instead of seconds; those of check NN with --all.
-  local book_rc=0 rc=0 book_log="$BUILD/test-results/book.log" out transcripts=()
+  local book_rc=0 rc=0 book_log="$BUILD/test-results/book.log" out tally transcripts=()
   [ -n "$all" ] && transcripts=(--checks)
   apt_install chromium
   cmd_docs --check >"$book_log" 2>&1 &
   local book_pid=$!
-  out=$(mktemp)
+  out=$(mktemp) tally=$(mktemp)
   jbang "$ROOT/tests/harness/Checks.java" test "${opts[@]}" --root "$ROOT" --reports "$BUILD/test-results" \
     | tee "$out" || rc=$?
+  counts "$out" | tail -1 >> "$tally"
   wait "$book_pid" || book_rc=$?
   cat "$book_log"
   if [ "$book_rc" -eq 0 ]; then jbang "$ROOT/docs/Transcripts.java" "$ROOT" "${transcripts[@]}" || book_rc=$?; fi
   if [ "$book_rc" -ne 0 ]; then
     printf 'FAIL  the book: ./build.sh docs --check or docs/Transcripts.java failed (exit %s): see their lines above\n' "$book_rc"
+    echo "0 1 0" >> "$tally"
     [ "$rc" -ne 0 ] || rc=1
+  else
+    echo "1 0 0" >> "$tally"
   fi
-  if [ -z "$all" ]; then rm -f "$out"; return "$rc"; fi
-  # --all, then: the deliberately broken variants, the JBang launcher's command cache (tests/launcher/), and the workshop VM's checks
-  # (vagrant validate; provision.sh twice in a debootstrap minbase, tests/workshop/); a closing
-  # line counts them all.
-  # The broken variants of the solutions (tests/mutants/) too: the checks must catch each.
   local more=0
-  jbang "$ROOT/tests/mutants/Mutants.java" --root "$ROOT" | tee -a "$out" || more=$?
-  # "N of M variants caught" counts as N passed, M-N failed in the closing line
-  sed -n 's/^\([0-9]*\) of \([0-9]*\) variants caught.*/\1 \2/p' "$out" | tail -1 \
-    | awk '{printf "mutants: %d passed, %d failed\n", $1, $2 - $1}' >> "$out"
-  bash "$ROOT/tests/launcher/cache-test.sh" | sed 's/^\([0-9]* passed\)/launcher cache: \1/' | tee -a "$out" || more=$?
-  apt_install vagrant debootstrap
-  jbang "$ROOT/tests/workshop/WorkshopChecks.java" --root "$ROOT" --reports "$BUILD/test-results" | tee -a "$out" || more=$?
-  sed -n 's/^\([a-z ]*: \)\{0,1\}\([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}$/\2 \3 \5/p' "$out" \
-    | awk '{p += $1; f += $2; s += $3} END {printf "all: %d passed, %d failed%s\n", p, f, s ? ", " s " skipped" : ""}'
-  rm -f "$out"
+  if [ -n "$all" ]; then
+    # --all, then: the deliberately broken variants of the solutions, which the checks must catch
+    # (tests/mutants/); the JBang launcher's command cache (tests/launcher/); the workshop VM's
+    # checks (vagrant validate; provision.sh twice in a debootstrap minbase, tests/workshop/).
+    jbang "$ROOT/tests/mutants/Mutants.java" --root "$ROOT" | tee "$out" || more=$?
+    # "N of M variants caught" counts as N passed and M-N failed
+    sed -n 's/^\([0-9]*\) of \([0-9]*\) variants caught.*/\1 \2/p' "$out" | tail -1 \
+      | awk '{print $1, $2 - $1, 0}' >> "$tally"
+    bash "$ROOT/tests/launcher/cache-test.sh" | tee "$out" || more=$?
+    counts "$out" | tail -1 >> "$tally"
+    apt_install vagrant debootstrap
+    jbang "$ROOT/tests/workshop/WorkshopChecks.java" --root "$ROOT" --reports "$BUILD/test-results" | tee "$out" || more=$?
+    counts "$out" | tail -1 >> "$tally"
+  fi
+  # The closing line counts everything above: the checks, the book (one), and with --all the rest.
+  awk '{p += $1; f += $2; s += $3} END {printf "%d passed, %d failed%s\n", p, f, s ? ", " s " skipped" : ""}' "$tally"
+  rm -f "$out" "$tally"
   [ "$rc" -ne 0 ] && return "$rc"
   return "$more"
+}
+
+# counts FILE: "P F S" of each closing line ("[name: ]N passed, N failed[, N skipped]") in FILE
+counts() {
+  sed -n 's/^\([a-z ]*: \)\{0,1\}\([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}$/\2 \3 \5/p' "$1" \
+    | awk '{print $1, $2, ($3 == "" ? 0 : $3)}'
 }
 
 cmd_mutants() {
