@@ -223,6 +223,8 @@ class Transcripts {
     static final Pattern TIME = Pattern.compile("\\b\\d+ min \\d+ s\\b|\\b\\d+(\\.\\d+)? ?(s|ms|min)\\b");
     static final Pattern TOKEN = Pattern.compile("\\btok[0-9a-f]{6,}");
     static final Pattern HEX = Pattern.compile("\\b[0-9a-f]{12,}\\b|\\b[0-9a-f]{4,}(?=\\.\\.\\.)|(?<=/)ID(?=[/\"])");
+    static final Pattern JAVAC_WARNING = Pattern.compile("^\\S+\\.java:\\d+: warning: ");
+    static final Pattern JAVAC_COUNT = Pattern.compile("\\d+ warnings?");
     static final Pattern JOBS = Pattern.compile("\\b\\d+ at a time\\b");
     static final Pattern NUMBER = Pattern.compile("\\b[1-9]\\d{3,}\\b");   // not 0755: modes are what they are
 
@@ -239,9 +241,13 @@ class Transcripts {
                 if (Integer.parseInt(n) > 1) pids.computeIfAbsent(n, k -> "<pid" + pids.size() + ">");
             }
         }
+        int skip = 0;
         for (String line : lines) {
-            // JBang's own notes on a first build ("[jbang] Building jar for ..."): not the program's output
-            if (line.startsWith("[jbang] ")) continue;
+            // A first build's notes, not the program's output: JBang's ("[jbang] Building jar for ..."),
+            // and javac's warnings (the line, the source line, the caret) and its closing count.
+            if (skip > 0) { skip--; continue; }
+            if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches()) continue;
+            if (JAVAC_WARNING.matcher(line).find()) { skip = 2; continue; }
             String l = CALLOUT.matcher(line).replaceAll("").stripTrailing();
             l = PID.matcher(l).replaceAll("[pid ");
             l = TIME.matcher(l).replaceAll("<time>");

@@ -128,7 +128,8 @@ class Step05VmChecks {
         String memsw = ready ? memory.container(jocker).map(d -> Step05Checks.read(d.resolve("memory.memsw.limit_in_bytes")))
                 .orElse("(no cgroup)") : "(not read)";
         Jocker.Result r = running.await();
-        r.check(ready, "the container never printed \"ready\"").assertExit(0);
+        Hint.check(r, ready, "the container never printed \"ready\"", Hint.onStep(jocker, 5, Step05Checks.Concept.RUN));
+        r.assertExit(0);
         // v1's memsw is memory plus swap: equal to the memory limit means no swap at all.
         r.check("67108864".equals(memsw), "expected memory.memsw.limit_in_bytes 67108864 (64m: memory plus swap, no swap)"
                 + " in the container's cgroup, found " + memsw
@@ -158,7 +159,7 @@ class Step05VmChecks {
                 }
             }
             Jocker.Result r = running.await();
-            r.check(ready, "the container never printed \"ready\"");
+            Hint.check(r, ready, "the container never printed \"ready\"", Hint.onStep(jocker, 5, Step05Checks.Concept.RUN));
             r.check(joined.lines().anyMatch(l -> l.strip().equals(Long.toString(lingerer.pid()))),
                     "could not move a process into the container's cgroup " + dir.orElse(null) + ": " + joined);
             r.check(r.exitCode() == 0 && Step05Checks.children(pids.mount().resolve(jocker.cgroupParent())).isEmpty(),
