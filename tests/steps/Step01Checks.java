@@ -160,15 +160,11 @@ class Step01Checks {
         /** Given code: the init resets signals before the exec. */
         SIGNAL_STATE("", "See what the runtime asks of the kernel: --trace");
 
-        final List<String> todos;
-        final List<String> sections;
+        private final String hint;
 
-        Concept(String todos, String... sections) {
-            this.todos = todos.isEmpty() ? List.of() : List.of(todos.split(" "));
-            this.sections = List.of(sections);
-        }
+        Concept(String todos, String... sections) { this.hint = Hint.of("01-fork-exec.adoc", todos, sections); }
 
         @Override
-        public String hint() { return Hint.of("01-fork-exec.adoc", todos, sections); }
+        public String hint() { return hint; }
     }
 }

@@ -262,16 +262,12 @@ class Step02Checks {
         /** Given code removes the container directory. */
         LEFTOVERS("", "What an image is, for now");
 
-        final List<String> todos;
-        final List<String> sections;
+        private final String hint;
 
-        Concept(String todos, String... sections) {
-            this.todos = todos.isEmpty() ? List.of() : List.of(todos.split(" "));
-            this.sections = List.of(sections);
-        }
+        Concept(String todos, String... sections) { this.hint = Hint.of("02-chroot.adoc", todos, sections); }
 
         @Override
-        public String hint() { return Hint.of("02-chroot.adoc", todos, sections); }
+        public String hint() { return hint; }
     }
 
     /** A file's bytes from a tarball, its name given without the leading "./". */

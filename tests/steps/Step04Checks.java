@@ -184,16 +184,12 @@ class Step04Checks {
         /** Orphans go to PID 1 only in a PID namespace of the container's own. */
         REAPS("04.1 04.3", "TODO 04.1", "TODO 04.3");
 
-        final List<String> todos;
-        final List<String> sections;
+        private final String hint;
 
-        Concept(String todos, String... sections) {
-            this.todos = todos.isEmpty() ? List.of() : List.of(todos.split(" "));
-            this.sections = List.of(sections);
-        }
+        Concept(String todos, String... sections) { this.hint = Hint.of("04-pid-namespace.adoc", todos, sections); }
 
         @Override
-        public String hint() { return Hint.of("04-pid-namespace.adoc", todos, sections); }
+        public String hint() { return hint; }
     }
 
     /** Host processes whose command line contains {@code needle} (NUL-separated words). */

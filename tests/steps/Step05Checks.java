@@ -278,16 +278,12 @@ class Step05Checks {
         /** A value that parses but that the kernel refuses on write: set() must turn it into one line. */
         KERNEL_REFUSES("05.1", "TODO 05.1");
 
-        final List<String> todos;
-        final List<String> sections;
+        private final String hint;
 
-        Concept(String todos, String... sections) {
-            this.todos = todos.isEmpty() ? List.of() : List.of(todos.split(" "));
-            this.sections = List.of(sections);
-        }
+        Concept(String todos, String... sections) { this.hint = Hint.of("05-cgroups.adoc", todos, sections); }
 
         @Override
-        public String hint() { return Hint.of("05-cgroups.adoc", todos, sections); }
+        public String hint() { return hint; }
     }
 
     static List<Path> children(Path dir) {

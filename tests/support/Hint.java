@@ -37,6 +37,11 @@ interface Hint {
         return "[" + t + "read chapters/" + chapter + ", sections \"" + String.join("\" and \"", sections) + "\"]";
     }
 
+    /** The bracket for TODO ids given as one string, "01.1 01.2" (or "" for given code). */
+    static String of(String chapter, String todos, String... sections) {
+        return of(chapter, todos.isEmpty() ? List.of() : List.of(todos.split(" ")), List.of(sections));
+    }
+
     /** The chapters of the steps, step 1 first. */
     List<String> CHAPTERS = List.of("01-fork-exec.adoc", "02-chroot.adoc", "03-mount-namespace.adoc", "04-pid-namespace.adoc",
             "05-cgroups.adoc", "06-pull-image.adoc", "07-overlay.adoc", "08-network.adoc");
