@@ -27,9 +27,11 @@ Commands:
                      Set up if needed, run the unit tests, the checks of every solution (each
                      its own step's checks and the essential ones of the steps before; the last
                      solution all of them; --all: every solution all of them) and the integrity
-                     checks, N check classes at a time; ends with "N passed, N failed"; JUnit XML
-                     goes to build/test-results. --all also checks the workshop VM: vagrant
-                     validate, and vagrant/provision.sh run twice in a Debian minbase root.
+                     checks, N check classes at a time, beside the book (docs --check), then the
+                     chapters' transcripts; ends with "N passed, N failed"; JUnit XML goes to
+                     build/test-results. --all also runs the broken variants (see mutants), the
+                     chapters' check transcripts, the JBang launcher's cache test, and checks the
+                     workshop VM: vagrant validate, and provision.sh twice in a Debian minbase.
   check NN [--dir DIR] [--jobs N] [--vm]
                      Check your step NN (steps/, or DIR) on the reference solutions of the steps
                      before it, then on your own, with a report of what failed and which TODO
