@@ -223,6 +223,7 @@ class Transcripts {
     static final Pattern TIME = Pattern.compile("\\b\\d+ min \\d+ s\\b|\\b\\d+(\\.\\d+)? ?(s|ms|min)\\b");
     static final Pattern TOKEN = Pattern.compile("\\btok[0-9a-f]{6,}");
     static final Pattern HEX = Pattern.compile("\\b[0-9a-f]{12,}\\b|\\b[0-9a-f]{4,}(?=\\.\\.\\.)|(?<=/)ID(?=[/\"])");
+    static final Pattern CGROUP_PARENT = Pattern.compile("mkdir\\(\"/sys/fs/cgroup/(?:[^\"/]+/)?jocker\", ");
     static final Pattern JAVAC_WARNING = Pattern.compile("^\\S+\\.java:\\d+: warning: ");
     static final Pattern JAVAC_COUNT = Pattern.compile("\\d+ warnings?");
     static final Pattern JOBS = Pattern.compile("\\b\\d+ at a time\\b");
@@ -247,6 +248,8 @@ class Transcripts {
             // and javac's warnings (the line, the source line, the caret) and its closing count.
             if (skip > 0) { skip--; continue; }
             if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches()) continue;
+            // The cgroup parent is made by the first run on a machine only: which run that is varies.
+            if (CGROUP_PARENT.matcher(line).find()) continue;
             if (JAVAC_WARNING.matcher(line).find()) { skip = 2; continue; }
             String l = CALLOUT.matcher(line).replaceAll("").stripTrailing();
             l = PID.matcher(l).replaceAll("[pid ");
