@@ -559,13 +559,13 @@ public class Checks {
             } else if (before.stream().allMatch(k -> sameBytes(files.get(k), solutions.get(k)))) {
                 yours = new Phase(label, mine);
                 yours.skipped = "your " + range + " are the reference solutions";
-            } else if (before.stream().anyMatch(k -> unfinishedTodo(files.get(k)).isPresent())) {
+            } else if (firstUnfinished(before, files).isPresent()) {
                 // Its runs would stop at that TODO: say so once instead of failing every check on it.
-                int k = before.stream().filter(j -> unfinishedTodo(files.get(j)).isPresent()).findFirst().orElseThrow();
+                Map.Entry<Integer, String> todo = firstUnfinished(before, files).orElseThrow();
                 yours = new Phase(label, mine);
                 yours.skipped = String.format("your %s still has TODO(%s) to do (finish it, or ./build.sh catch-up %02d"
-                        + " copies the solution of every step still unfinished)", shown(files.get(k)),
-                        unfinishedTodo(files.get(k)).orElseThrow(), n - 1);
+                        + " copies the solution of every step still unfinished)", shown(files.get(todo.getKey())),
+                        todo.getValue(), n - 1);
             } else if (Files.isRegularFile(dir.resolveSibling("lib").resolve("jocker/kernel/Linux.java"))) {
                 yours = new Phase(label, mine);   // beside a lib/: run in place, JBang's cache is the learner's own
             } else {
@@ -726,6 +726,15 @@ public class Checks {
         } catch (IOException e) {
             return Optional.empty();
         }
+    }
+
+    /** The first of {@code steps} whose file still has a TODO, with that TODO: a run of the chain stops there. */
+    static Optional<Map.Entry<Integer, String>> firstUnfinished(List<Integer> steps, Map<Integer, Path> files) {
+        for (int k : steps) {
+            Optional<String> todo = unfinishedTodo(files.get(k));
+            if (todo.isPresent()) return Optional.of(Map.entry(k, todo.get()));
+        }
+        return Optional.empty();
     }
 
     /** Compiles without a verdict line of its own: the learner's report says it in its words. */

@@ -362,6 +362,10 @@ final class Grade {
                 g.own.notRun = "no " + missing.stream().map(k -> String.format("%02d", k)).collect(Collectors.joining(", "));
             } else if (before.stream().allMatch(k -> Checks.sameBytes(ownFiles.get(k), solutions.get(k)))) {
                 g.own.notRun = "the earlier steps are the reference solutions";
+            } else if (Checks.firstUnfinished(before, ownFiles).isPresent()) {
+                // as check NN: a run of the learner's chain would stop at that TODO
+                Map.Entry<Integer, String> todo = Checks.firstUnfinished(before, ownFiles).orElseThrow();
+                g.own.notRun = String.format("step %02d still has TODO(%s)", todo.getKey(), todo.getValue());
             } else if (!mineCompiles) {
                 g.own.notRun = String.format("step %02d does not compile", n);
             } else if (compiles(ownFiles.get(n), g.own, shownAs)) {
