@@ -12,7 +12,7 @@
 //
 //JAVA 17+
 //JAVAC_OPTIONS -XDignore.symbol.file
-//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
 //CDS
 //SOURCES ../lib/jocker/kernel/*.java ../lib/jocker/oci/*.java ../lib/jocker/runtime/*.java ../lib/jocker/cli/*.java
 //MAIN ForkExec

@@ -32,7 +32,7 @@ final class JBang {
     private static final Map<Path, List<String>> COMMANDS = new ConcurrentHashMap<>();
     private static final ReentrantLock ONE_AT_A_TIME = new ReentrantLock();
     private static final List<String> FAST_JVM =
-            List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xshare:auto");
+            List.of("-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xshare:auto");
     /** javac's error line: {@code /path/02_chroot.java:42: error: ';' expected}. */
     private static final Pattern JAVAC_ERROR = Pattern.compile("^(/?\\S.*?\\.java):(\\d+): error: (.*)$");
 

@@ -285,16 +285,18 @@ public final class Container {
 
     /**
      * The second stage: {@code java <same classpath> <this step's class> init config.json}. The
-     * flags make a small JVM start fast (C1 only, serial GC) and keep it from writing
-     * /tmp/hsperfdata files, which would collide between containers that all have pid 1. The class
-     * data archive this runtime JVM was started with (JBang's //CDS) serves the init JVM as well:
-     * same classpath, mostly the same classes; a stale one is ignored (-Xshare:auto).
+     * flags make a small JVM start fast (C1 only, with one compiler thread: a JVM that lives half
+     * a second gains nothing from a second one on a busy 2-core machine; serial GC) and keep it
+     * from writing /tmp/hsperfdata files, which would collide between containers that all have
+     * pid 1. The class-data archive this runtime JVM was started with (JBang's //CDS, made static
+     * by setup with the classes of both JVMs) serves the init JVM as well: same classpath; a stale
+     * one is ignored (-Xshare:auto).
      */
     private List<String> initCommand() {
         ProcessHandle.Info self = ProcessHandle.current().info();
         String java = self.command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> command = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-XX:-UsePerfData", "-Xshare:auto", "-Xlog:cds=off", "-Xlog:cds+dynamic=off"));
+        List<String> command = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+                "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xshare:auto", "-Xlog:cds=off", "-Xlog:cds+dynamic=off"));
         for (String arg : self.arguments().orElse(new String[0])) {
             if (arg.startsWith("-XX:SharedArchiveFile=")) command.add(arg);
         }
