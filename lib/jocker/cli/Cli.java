@@ -2,6 +2,8 @@
 package jocker.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import jocker.kernel.Linux;
@@ -47,11 +49,16 @@ public final class Cli {
         CommandLine top = new CommandLine(new Top());
         top.setCommandName(name);
         top.addSubcommand("run", run);
-        if (args.length == 0 || !args[0].equals("run")) {
-            // picocli models a command by reflection, 10-30 ms of a short-lived JVM each: a `run`
-            // (what a learner times) skips the models of the commands it will not use.
-            top.addSubcommand("init", new CommandLine(new Init(runtime)));
-            for (Object command : runtime.commands()) top.addSubcommand(new CommandLine(command));
+        // picocli models a command by reflection, 10-30 ms of a short-lived JVM each: `run` and
+        // `pull` (what a learner times) skip the models of the commands they will not use. Help,
+        // an option first or a word that names no command get them all, for the usage and the
+        // "did you mean" of picocli's error.
+        List<Object> commands = runtime.commands();
+        String asked = args.length > 0 ? args[0] : "";
+        boolean one = asked.equals("run") || commands.stream().anyMatch(c -> names(c).contains(asked));
+        if (!one) top.addSubcommand("init", new CommandLine(new Init(runtime)));
+        for (Object command : commands) {
+            if (!one || names(command).contains(asked)) top.addSubcommand(new CommandLine(command));
         }
         // After IMAGE or COMMAND every word belongs to the command: run busybox ls -l
         top.setStopAtPositional(true);
@@ -63,6 +70,15 @@ public final class Cli {
             return ContainerError.RUNTIME;
         });
         return top.execute(args);
+    }
+
+    /** A command's name and aliases, read from its {@code @Command} without picocli's model. */
+    private static List<String> names(Object command) {
+        Command c = command.getClass().getAnnotation(Command.class);
+        if (c == null) return List.of();
+        List<String> names = new ArrayList<>(List.of(c.aliases()));
+        names.add(c.name());
+        return names;
     }
 
     private static int handle(Exception e) {
