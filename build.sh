@@ -381,7 +381,9 @@ class_archive() {
       "$java" "${fast[@]}" -XX:DumpLoadedClassList="$tmp/runtime$n.classes" -cp "$cp" "$main" "$@" \
       </dev/null >/dev/null 2>&1 || true   # a training run may fail: its classes still count
   done
-  cat "$tmp"/*.classes 2>/dev/null | awk '!seen[$0]++' > "$tmp/all.classes"
+  # A lambda of ours that implements or calls picocli (@lambda-proxy lines) would make the dump
+  # link picocli's old classes, which an archive then cannot hold: those lambdas are left out.
+  cat "$tmp"/*.classes 2>/dev/null | awk '!seen[$0]++ && !/^@lambda-proxy .*picocli\//' > "$tmp/all.classes"
   if [ -s "$tmp/all.classes" ] && "$java" "${fast[@]}" -Xshare:dump -XX:SharedClassListFile="$tmp/all.classes" \
        -XX:SharedArchiveFile="$tmp/archive.jsa" -cp "$cp" >"$tmp/dump.log" 2>&1; then
     mv -f "$tmp/archive.jsa" "$jsa"
