@@ -366,7 +366,8 @@ class_archive() {
   local info jar jsa main java tmp cp rc=0
   info=$(jbang info tools "$script" 2>/dev/null) || return 1
   info_field() { printf '%s\n' "$info" | sed -n "s/^  \"$1\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p"; }
-  jar=$(info_field applicationJar); jsa=$(info_field applicationJsa); main=$(info_field mainClass)
+  jar=$(info_field applicationJar); main=$(info_field mainClass)
+  jsa=${jar%.jar}.jsa   # where //CDS keeps it (JBang names it in its info only once it exists)
   java=$(info_field availableJdkPath)/bin/java
   [ -n "$jar" ] && [ -n "$jsa" ] && [ -n "$main" ] && [ -x "$java" ] || return 1
   cp=$jar$(printf '%s\n' "$info" | awk '/^  "resolvedDependencies": \[/ {on=1; next} on && /^  \]/ {exit}
@@ -685,22 +686,27 @@ cmd_bench() {
     overlay) shift; bench=OverlayBench; apt_install docker-registry skopeo umoci ;;
     *) apt_install runc; (apt_install crun) || say "no crun: the bench goes on with runc alone" ;;
   esac
-  local script=()
-  if [[ " $* " != *" --script "* ]]; then
+  local script=() scripts=() a prev=""
+  for a in "$@"; do [ "$prev" = --script ] && scripts+=("$a"); prev=$a; done
+  if [ ${#scripts[@]} -eq 0 ]; then
     script=(--script "$ROOT/solutions/${STEPS[-1]}.java")
-    # Timed as setup leaves it: with its static class-data archive, made again if the code
-    # changed since (a rebuilt jar would otherwise start from JBang's first-run archive).
-    local jar jsa root parent="jocker-bench-warm-$$"
-    jbang build --quiet "${script[1]}" >&2 || die "could not build ${script[1]}"
-    jar=$(jbang info jar "${script[1]}" 2>/dev/null); jsa=${jar%.jar}.jsa
+    scripts=("${script[1]}")
+  fi
+  # Timed as setup leaves them: with their static class-data archive, made again if the code
+  # changed since (a rebuilt jar would otherwise start from JBang's first-run archive).
+  local f jar jsa root parent="jocker-bench-warm-$$"
+  for f in "${scripts[@]}"; do
+    case "$(basename "$f")" in [0-9][0-9]_*.java) ;; *) continue ;; esac
+    jbang build --quiet "$f" >&2 || die "could not build $f"
+    jar=$(jbang info jar "$f" 2>/dev/null); jsa=${jar%.jar}.jsa
     # A static archive starts with CDS's magic 0xf00baba2 (JBang's dynamic one: 0xf00baba8).
     if [ -n "$jar" ] && { ! [ "$jsa" -nt "$jar" ] || [ "$(od -An -tx4 -N4 "$jsa" | tr -d ' ')" != f00baba2 ]; }; then
-      say "making the class-data archive of ${script[1]##*/} (the code changed since setup)"
+      say "making the class-data archive of ${f##*/} (the code changed since setup)"
       root=$(warm_root)
-      warm_solution "${script[1]}" "$root" "$parent"
+      warm_solution "$f" "$root" "$parent"
       warm_cleanup "$root" "$parent"
     fi
-  fi
+  done
   jbang "$ROOT/tests/bench/$bench.java" --repo "$ROOT" "${script[@]}" "$@"
 }
 

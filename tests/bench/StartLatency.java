@@ -21,7 +21,8 @@
 //   --also NAME=CMD  any shell command, for experiments (run with bash -c)
 // and prints the median and the minimum of each in ms, the ratio of its median to runc's, and
 // its median CPU time (less sensitive to a busy machine than the wall clock). The script is run
-// once through the launcher before its java command is resolved, so that a //CDS archive exists.
+// once through the launcher before its java command is resolved, so that a //CDS archive exists;
+// `./build.sh bench` first makes it the static archive setup makes (build.sh's class_archive).
 // The runtime runs with a state root and a cgroup parent of its own; the bench removes them, its
 // bundle and every runc/crun container it made, whatever happens.
 //

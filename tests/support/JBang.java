@@ -123,7 +123,7 @@ final class JBang {
         if (words.isEmpty()) throw new CompileError(script, "jbang printed no command for " + script, "");
         // A script that has never run gets -XX:ArchiveClassesAtExit from //CDS: every run would
         // dump the class-data archive at its exit (slower), and runs side by side would write the
-        // same file at once. The checks leave the dumping to a learner's own first run (or setup).
+        // same file at once. The checks make a static archive instead, once (ClassArchive).
         words.removeIf(w -> w.startsWith("-XX:ArchiveClassesAtExit="));
         if (!"false".equals(System.getProperty("jocker.fastjvm")) && words.get(0).endsWith("java")) {
             // A run's JVM lives for a second: C1 only and the serial GC start it about a third

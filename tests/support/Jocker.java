@@ -291,9 +291,19 @@ final class Jocker {
     }
 
     private Running start(List<String> wrapper, List<String> args, Map<String, String> env, String stdin) {
+        return start(wrapper, ClassArchive.javaCommand(script, step, image), args, env, stdin);
+    }
+
+    /** A run of {@code java} (JBang's command line, as is) under {@code wrapper}: ClassArchive's training run. */
+    Running startTraining(List<String> wrapper, List<String> java, List<String> args, Map<String, String> env) {
+        return start(wrapper, java, args, env, null);
+    }
+
+    private Running start(List<String> wrapper, List<String> java, List<String> args, Map<String, String> env,
+            String stdin) {
         Cleanup.refuseWhileStopping();
         List<String> command = new ArrayList<>(wrapper);
-        command.addAll(JBang.javaCommand(script));
+        command.addAll(java);
         command.addAll(args);
         try {
             Path out = Files.createTempFile("jocker-check-", ".out");
