@@ -3,6 +3,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * Step 05 cgroups on a real cgroup v2 kernel: tests/vm/ boots Debian's kernel under qemu, with this
  * machine's / read-only below it, and runs step 05 there (tests/vm/inside.sh): a shell that
  * outgrows --memory is OOM-killed, --pids-limit holds, cpu.max and memory.swap.max hold what --cpus
- * and --memory ask, a process that outlives PID 1 does not keep the cgroup, and no cgroup is left.
+ * and --memory ask, a busy loop under --cpus is throttled, a process that outlives PID 1 does not keep the cgroup, and no cgroup is left.
  * One host check joins them: the swap limit of a cgroup v1 memory tree (memory.memsw), which this
  * machine serves when it is not pure v2. This machine's
  * cgroups may be v1 or hybrid; the learners' are v2. A class of its own, so that the boot (minutes
@@ -102,6 +103,31 @@ class Step05VmChecks {
     @Test
     @Order(5)
     @Timeout(value = 13, unit = TimeUnit.MINUTES)   // the first VM check boots it: up to 12 minutes
+    @DisplayName("cgroup v2 VM: a busy loop under --cpus 0.5 is throttled: cpu.stat counts nr_throttled and throttled_usec")
+    @ExtendWith(VmCondition.class)
+    void v2CpuThrottled() {
+        VmResults vm = vm();
+        // The kernel's own counters, read before the cgroup went: a period whose quota ran out adds 1
+        // to nr_throttled, and the time the cgroup then waited to throttled_usec. No CPU-time ratio:
+        // under emulation the host's load would decide it; these count even on a slow, busy host.
+        // The init JVM runs in the cgroup before it execs, and is throttled too: what counts is the
+        // difference from the last read while it was still that JVM (limits.cpu.stat.before).
+        vm.check(!vm.text("limits.cpu.stat").isBlank(), "the VM's watcher could not read cpu.stat in the container's cgroup"
+                + " after its command had started (tests/vm/inside.sh)", "limits");
+        Map<String, Long> after = Step05Checks.keyed(vm.dir().resolve("limits.cpu.stat"));
+        Map<String, Long> before = Step05Checks.keyed(vm.dir().resolve("limits.cpu.stat.before"));
+        long throttled = after.getOrDefault("nr_throttled", 0L) - before.getOrDefault("nr_throttled", 0L);
+        long waited = after.getOrDefault("throttled_usec", 0L) - before.getOrDefault("throttled_usec", 0L);
+        long periods = after.getOrDefault("nr_periods", 0L) - before.getOrDefault("nr_periods", 0L);
+        vm.check(throttled > 0 && waited > 0, "a busy loop ran 2 s under --cpus 0.5 in the VM, yet its cgroup's cpu.stat counted"
+                + " nr_throttled +" + throttled + " and throttled_usec +" + waited + " (nr_periods +" + periods + ") meanwhile:"
+                + " the quota never ran out, so the loop got more than half a CPU, or ran outside the cgroup; cpu.max held \""
+                + vm.text("limits.cpu.max").strip() + "\" " + Hint.onStep(jocker, 5, Step05Checks.Concept.LIMITS).hint(), "limits");
+    }
+
+    @Test
+    @Order(6)
+    @Timeout(value = 13, unit = TimeUnit.MINUTES)   // the first VM check boots it: up to 12 minutes
     @DisplayName("cgroup v2 VM: a process that outlives PID 1 in the container's cgroup does not keep the cgroup: it is removed")
     @ExtendWith(VmCondition.class)
     void v2CgroupRemovedWhileBusy() {
@@ -116,7 +142,7 @@ class Step05VmChecks {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     @DisplayName("on this machine's cgroup v1 memory tree, --memory 64m gives memory.memsw.limit_in_bytes 64m: no swap")
     void v1SwapLimit() {
         Step05Checks.Tree memory = Step05Checks.Tree.of("memory");
@@ -138,7 +164,7 @@ class Step05VmChecks {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     @DisplayName("on this machine, a process that outlives PID 1 in the container's cgroup does not keep the cgroup: it is removed")
     void busyCgroupIsRemoved() throws Exception {
         // As the VM's limits case does on v2: a process of ours joins the container's cgroup (as

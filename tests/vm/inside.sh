@@ -5,7 +5,9 @@
 #   NAME.rc NAME.out NAME.err   run's exit code, stdout and stderr
 #   NAME.left                   what is left under the cgroup parent afterwards (must be empty)
 #   NAME.seconds                how long the run took
-#   limits.FILE, limits.lingerer  the limits case (see below)
+#   limits.FILE, limits.lingerer  the limits case (see below); limits.cpu.stat and
+#                               limits.cpu.stat.before its cgroup's cpu.stat after and before the
+#                               container's command
 # plus env (kernel, cgroup controllers and mounts) and, last, done. Then it powers the VM off.
 # Kept small on purpose: under emulation a JVM starts about 25 times slower than on the host.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -59,20 +61,50 @@ case_ oom "$@" run --trace --memory 64m busybox sh -c 'x=$(head -c 200m /dev/zer
 case_ pids "$@" run --pids-limit 20 busybox sh -c \
   'cat /proc/self/cgroup; for i in $(seq 1 60); do sleep 30 & echo started $i; done'
 
-# Limits, and a process that outlives PID 1. While the container sleeps, a watcher reads the limits
-# step 05 wrote (cpu.max is "QUOTA PERIOD"; memory.swap.max is swap alone, 0 under --memory only,
-# as Docker's --memory-swap defaults to --memory) into limits.FILE, then moves a process of its own
-# into the container's cgroup, as docker exec would: PID 1's end does not end it, so the cgroup
-# is still busy when the runtime removes it, which must keep trying (and end what is left) until
-# rmdir succeeds. limits.lingerer is that process's pid.
+# Limits, throttling, and a process that outlives PID 1. While the container runs, a watcher reads
+# the limits step 05 wrote (cpu.max is "QUOTA PERIOD"; memory.swap.max is swap alone, 0 under
+# --memory only, as Docker's --memory-swap defaults to --memory) into limits.FILE, then moves a
+# process of its own into the container's cgroup, as docker exec would: PID 1's end does not end it,
+# so the cgroup is still busy when the runtime removes it, which must keep trying (and end what is
+# left) until rmdir succeeds. limits.lingerer is that process's pid.
+# The container spins a busy loop for 2 s under --cpus 0.5: each 100 ms period it uses its 50 ms
+# of quota and waits out the rest, which the cgroup's cpu.stat counts (nr_throttled,
+# throttled_usec). Counters, not a measured share of CPU time: they hold under emulation, however
+# slow or busy the host. A sampler reads cpu.stat until the cgroup is gone (sample_cpu_stat).
+
+# sample_cpu_stat DIR INIT: cpu.stat of cgroup DIR every 0.2 s until DIR is gone. The last read
+# while INIT was still the init JVM goes to limits.cpu.stat.before (that JVM runs in the cgroup
+# too, and is throttled too), the last read of all to limits.cpu.stat: the difference is the
+# container's command, the busy loop.
+sample_cpu_stat() {
+  before= nl='
+'
+  while [ -d $1 ]; do
+    # shell builtins only (read, not cat): each fork costs much under emulation, beside the JVM
+    s= comm=
+    { while read -r line; do s=$s$line$nl; done; } 2>/dev/null < ${1}cpu.stat
+    { read -r comm; } 2>/dev/null < /proc/$2/comm
+    if [ -n "$s" ]; then
+      if [ "$comm" = java ]; then before=$s
+      else
+        [ -n "$before" ] && printf '%s' "$before" > $R/limits.cpu.stat.before && before=
+        printf '%s' "$s" > $R/limits.cpu.stat
+      fi
+    fi
+    sleep 0.2
+  done
+}
+
 watch_limits() {
   i=0
   while [ $i -lt 1800 ]; do   # minutes: under emulation the run takes long to get there
     for d in /sys/fs/cgroup/$JOCKER_CGROUP_PARENT/*/; do
-      [ -n "$(cat ${d}cgroup.procs 2>/dev/null)" ] || continue   # attached: the limits are written
+      init=$(head -n 1 ${d}cgroup.procs 2>/dev/null)
+      [ -n "$init" ] || continue   # attached: the limits are written
       for f in cpu.max memory.max memory.swap.max; do cat $d$f > $R/limits.$f 2>&1; done
       sleep 120 &
       echo $! > ${d}cgroup.procs && echo $! > $R/limits.lingerer
+      sample_cpu_stat $d $init &
       wait
       return
     done
@@ -81,7 +113,7 @@ watch_limits() {
 }
 watch_limits &
 watcher=$!
-case_ limits "$@" run --memory 64m --cpus 0.5 busybox sleep 5
+case_ limits "$@" run --memory 64m --cpus 0.5 busybox sh -c 'while :; do :; done & sleep 2; kill $!; sleep 3'
 kill $watcher 2>/dev/null
 [ -s $R/limits.lingerer ] && kill -9 "$(cat $R/limits.lingerer)" 2>/dev/null
 
