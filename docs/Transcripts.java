@@ -173,7 +173,7 @@ class Transcripts {
                                 List<String> cmdLines = new ArrayList<>(List.of(run.shown(command).split("\n", -1)));
                                 cmdLines.set(0, "$ " + cmdLines.get(0));
                                 body.add(cmdLines);
-                                body.add(outputs.get(c));
+                                body.add(updated(command.expected(), outputs.get(c)));
                             }
                             rewrite.put(block, body);
                         }
@@ -314,8 +314,8 @@ class Transcripts {
                 for d in /proc/[0-9]*; do
                   p=${d#/proc/}
                   [ "$p" = $$ ] && continue
-                  if [ -n "$full" ]; then what=$(tr '\\0' ' ' < "$d/cmdline" 2>/dev/null); what=${what% }
-                  else what=$(cat "$d/comm" 2>/dev/null); fi
+                  if [ -n "$full" ]; then what=$( { tr '\\0' ' ' < "$d/cmdline"; } 2>/dev/null); what=${what% }
+                  else what=$( { cat "$d/comm"; } 2>/dev/null); fi
                   [ -n "$what" ] && [[ $what =~ $pattern ]] && ours "$p" && found+=("$p")
                 done
                 [ ${#found[@]} -gt 0 ] || exit 1
@@ -916,6 +916,30 @@ class Transcripts {
             from = m.end();
         }
         return Pattern.compile(regex.append(Pattern.quote(expected.substring(from))).toString());
+    }
+
+    /**
+     * What --update writes for a command: the chapter's lines if they match (its "..." kept), else
+     * what it printed, without a first build's notes, with the chapter's callouts kept on the lines
+     * that still match.
+     */
+    static List<String> updated(List<String> expected, List<String> printed) {
+        if (matches(normalize(expected), normalize(printed))) return expected;
+        List<String> kept = new ArrayList<>();
+        int skip = 0;
+        for (String line : printed) {
+            if (skip > 0) { skip--; continue; }
+            if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches()) continue;
+            if (JAVAC_WARNING.matcher(line).find()) { skip = 2; continue; }
+            kept.add(line);
+        }
+        for (int i = 0; i < Math.min(expected.size(), kept.size()); i++) {
+            Matcher callout = CALLOUT.matcher(expected.get(i));
+            if (callout.find() && matches(normalize(List.of(expected.get(i))), normalize(List.of(kept.get(i))))) {
+                kept.set(i, expected.get(i));
+            }
+        }
+        return kept;
     }
 
     /** The lines that differ, each side with its line in the block. */
