@@ -667,44 +667,48 @@ class Transcripts {
                     throw new IOException(block.chapter() + ":" + (command.firstLine() + 1) + ": not a command bash can run: " + why);
                 }
             }
+            // One command at a time, each between its own marks: an id one prints, a later one may use.
+            int minutes = block.check() ? 30 : 5;
             List<Integer> marks = new ArrayList<>();
             for (Command command : block.commands()) {
                 int n = count++;
                 marks.add(n);
-                send("printf '\\n%s\\n' '" + mark + n + "'\n{ " + toRun(shown(command)) + "\n} </dev/null\n");
+                String started = mark + "s" + n + "@@\n", ended = mark + "e" + n + "@@\n";
+                send("printf '\\n%s\\n' '" + started.strip() + "'\n{ " + toRun(shown(command)) + "\n} </dev/null\n"
+                        + (command.background() ? "" : "printf '\\n%s\\n' '" + ended.strip() + "'\n"));
                 if (command.background()) {
                     // As a reader waits for it: what the job prints before the next command.
                     long lines = command.shownLines();
-                    await(s -> {
-                        int at = s.indexOf(mark + n + "\n");
-                        return at >= 0 && s.substring(at).chars().filter(c -> c == '\n').count() > lines;
+                    await(t -> {
+                        int at = t.indexOf(started);
+                        return at >= 0 && t.substring(at + started.length()).chars().filter(c -> c == '\n').count() >= lines;
                     }, 120);
+                } else if (!await(t -> t.contains(ended), minutes * 60)) {
+                    throw new IOException(block.chapter() + ":" + (command.firstLine() + 1) + ": the command ran for " + minutes + " minutes");
                 }
+                learnIds(command.expected(), printed(n));
             }
-            int end = count++;
-            send("printf '\\n%s\\n' '" + mark + end + "'\n");
-            int minutes = block.check() ? 30 : 5;
-            if (!await(s -> s.contains(mark + end + "\n"), minutes * 60)) {
-                throw new IOException(block.chapter() + ":" + block.line() + ": the transcript ran for " + minutes + " minutes");
-            }
+            List<List<String>> outputs = new ArrayList<>();
+            for (int n : marks) outputs.add(printed(n));
+            return outputs;
+        }
+
+        /** What command N printed so far, as the chapter would show it: from its mark to the next one. */
+        List<String> printed(int n) {
             String all;
             synchronized (out) {
                 all = out.toString();
             }
-            marks.add(end);
-            List<List<String>> outputs = new ArrayList<>();
-            for (int i = 0; i < block.commands().size(); i++) {
-                Command command = block.commands().get(i);
-                int from = all.indexOf(mark + marks.get(i) + "\n") + (mark + marks.get(i) + "\n").length();
-                int to = all.indexOf("\n" + mark + marks.get(i + 1) + "\n");
-                List<String> printed = new ArrayList<>();
-                for (String line : toChapter(all.substring(from, to)).lines().toList()) {
-                    if (!JOB_NOTICE.matcher(line).matches()) printed.add(line);
-                }
-                learnIds(command.expected(), printed);
-                outputs.add(printed);
+            String started = mark + "s" + n + "@@\n";
+            int from = all.indexOf(started);
+            if (from < 0) return List.of();
+            from += started.length();
+            int to = all.indexOf("\n" + mark, from);
+            List<String> printed = new ArrayList<>();
+            for (String line : toChapter(all.substring(from, to < 0 ? all.length() : to)).lines().toList()) {
+                if (!JOB_NOTICE.matcher(line).matches()) printed.add(line);
             }
-            return outputs;
+            return printed;
         }
 
         /** The ids of 12 hex digits and more that the chapter shows, paired with those printed, if as many. */
