@@ -146,6 +146,7 @@ class Transcripts {
                 }
                 if (blocks.isEmpty()) continue;
                 Map<Block, List<List<String>>> rewrite = new LinkedHashMap<>();
+                long chapterStarted = System.nanoTime();
                 try (Chapter run = new Chapter(root, work, host, blocks)) {
                     for (Block block : blocks) {
                         setSteps(root, work, nn, block.done());
@@ -181,6 +182,8 @@ class Transcripts {
                     }
                     String left = run.finish();
                     if (!left.isEmpty()) failures.add(root.relativize(chapter) + ": " + left);
+                    System.out.printf("transcripts: %s: %d transcript(s) in %.0f s%n", root.relativize(chapter), blocks.size(),
+                            (System.nanoTime() - chapterStarted) / 1e9);
                 }
                 if (update && !rewrite.isEmpty()) {
                     // From the last block up, so that the line numbers of the others hold.
