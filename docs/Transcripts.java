@@ -42,7 +42,8 @@
 //                              embedded busybox image, pushed by skopeo as OCI, created 20 days
 //                              before), hello:v1 (the same, OCI) and hello:v2s2 (Docker schema 2)
 //   8080                       a free port with 4 digits (a published port)
-// The session has an IPC namespace of its own: ipcmk's ids start at 0 there.
+// The session has an IPC namespace of its own (ipcmk's ids start at 0 there) and every signal at
+// its default disposition.
 // A 12-digit id that a command printed and a later command uses (diff fb2efc81685b) is the id the
 // run printed.
 //
@@ -53,7 +54,9 @@
 // posix_spawn returns, wherever they appear), file descriptors of pipe2 and close, and other
 // numbers of 4 digits and more, which must only match one to one: the same number in the same
 // places. A chapter's line "..." stands for any number of lines, and "..." within a line for any
-// text. The shell's own notices of its jobs ("bash: line 3: 4242 Killed ...") are not compared.
+// text. The shell's own notices of its jobs ("bash: line 3: 4242 Killed ...") and the check
+// harness's notes that a class's fixtures are ready (printed between any two classes, as they get
+// ready) are not compared.
 // Transcripts of `./build.sh check` take minutes each: they run only with --checks. Those of the
 // chapters marked with the attribute :transcripts: slow (a registry, overlay, networks; a minute
 // in all) only with --slow.
@@ -68,7 +71,6 @@ import java.io.OutputStreamWriter;
 import java.io.Reader;
 import java.io.Writer;
 import java.net.HttpURLConnection;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -98,8 +100,8 @@ class Transcripts {
     static final Pattern BACKGROUND = Pattern.compile("(?<![&|])&\\s*$");
     static final Random RANDOM = new Random();
 
-    /** One "$ " command: its lines in the chapter (first to last, here-document included), what the chapter shows it printing. */
-    record Command(String text, List<String> expected, int firstLine, int lastLine, int endLine) {
+    /** One "$ " command (its lines, here-document included; the first one's index), what the chapter shows it printing. */
+    record Command(String text, List<String> expected, int firstLine) {
         boolean background() { return BACKGROUND.matcher(text).find(); }
 
         /** The lines of output a background job prints before the next command: what the chapter shows. */
@@ -245,11 +247,11 @@ class Transcripts {
                         if ((tabs ? l.stripLeading() : l).equals(word)) break;
                     }
                 }
-                int last = j++;
+                j++;
                 List<String> expected = new ArrayList<>();
                 while (j < end && !lines.get(j).startsWith("$ ")) expected.add(lines.get(j++));
                 check |= text.toString().contains("./build.sh check");
-                commands.add(new Command(text.toString(), expected, first, last, j));
+                commands.add(new Command(text.toString(), expected, first));
             }
             blocks.add(new Block(chapter, i + 1, done, check, commands, start, end));
             i = end;
@@ -593,7 +595,10 @@ class Transcripts {
             names.add(new String[] {"JOCKER", host.chains});
             names.add(new String[] {"10.213.0.", "10.213." + host.third + "."});
 
-            ProcessBuilder pb = new ProcessBuilder("unshare", "--ipc", "bash", "--noprofile", "--norc")
+            // Signals at their defaults, as in a reader's terminal, whatever the caller ignores (nohup,
+            // a job in the background): an ignored signal stays ignored through exec, and --trace shows
+            // init setting it back.
+            ProcessBuilder pb = new ProcessBuilder("env", "--default-signal", "unshare", "--ipc", "bash", "--noprofile", "--norc")
                     .directory(work.toFile()).redirectErrorStream(true);
             Map<String, String> env = pb.environment();
             env.put("PATH", root.resolve("build/transcripts/bin") + ":" + env.getOrDefault("PATH", "/usr/bin:/bin"));
@@ -839,6 +844,8 @@ class Transcripts {
     static final Pattern CGROUP_PARENT = Pattern.compile("mkdir\\(\"/sys/fs/cgroup/(?:[^\"/]+/)?jocker\", ");
     static final Pattern JAVAC_WARNING = Pattern.compile("^\\S+\\.java:\\d+: warning: ");
     static final Pattern JAVAC_COUNT = Pattern.compile("\\d+ warnings?");
+    /** The check harness's note that a class's fixtures are ready: printed when they are, between any two classes. */
+    static final Pattern CHECK_PROGRESS = Pattern.compile("^checks: \\w+: .* ready in .*$");
     static final Pattern JOBS = Pattern.compile("\\b\\d+ at a time\\b");
     static final Pattern NUMBER = Pattern.compile("\\b[1-9]\\d{3,}\\b");   // not 0755: modes are what they are
 
@@ -860,7 +867,7 @@ class Transcripts {
             // A first build's notes, not the program's output: JBang's ("[jbang] Building jar for ..."),
             // and javac's warnings (the line, the source line, the caret) and its closing count.
             if (skip > 0) { skip--; continue; }
-            if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches()) continue;
+            if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches() || CHECK_PROGRESS.matcher(line).matches()) continue;
             // The cgroup parent is made by the first run on a machine only: which run that is varies.
             if (CGROUP_PARENT.matcher(line).find()) continue;
             if (JAVAC_WARNING.matcher(line).find()) { skip = 2; continue; }
@@ -936,7 +943,7 @@ class Transcripts {
         int skip = 0;
         for (String line : printed) {
             if (skip > 0) { skip--; continue; }
-            if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches()) continue;
+            if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches() || CHECK_PROGRESS.matcher(line).matches()) continue;
             if (JAVAC_WARNING.matcher(line).find()) { skip = 2; continue; }
             kept.add(line);
         }
