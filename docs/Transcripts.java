@@ -1,8 +1,8 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 // Runs the commands that the chapters show, and compares what they print with what the chapter says.
 //
-// Usage: jbang docs/Transcripts.java ROOT [--checks] [--slow] [--update] [CHAPTER...]
-//        (./build.sh test runs it; --checks and --slow also in ./build.sh test --all)
+// Usage: jbang docs/Transcripts.java ROOT [--checks] [--update] [CHAPTER...]
+//        (./build.sh test runs it; --checks also in ./build.sh test --all)
 //
 // A transcript is a console block marked with the role "transcript":
 //
@@ -57,9 +57,8 @@
 // text. The shell's own notices of its jobs ("bash: line 3: 4242 Killed ...") and the check
 // harness's notes that a class's fixtures are ready (printed between any two classes, as they get
 // ready) are not compared.
-// Transcripts of `./build.sh check` take minutes each: they run only with --checks. Those of the
-// chapters marked with the attribute :transcripts: slow (a registry, overlay, networks; a minute
-// in all) only with --slow.
+// Transcripts of `./build.sh check` (and of tests/vm/vm.sh check) take minutes each: they run only
+// with --checks.
 // --update writes what the commands printed into the blocks that differ (then read the diff).
 // Exit 0 when every transcript matches, 1 with a diff per mismatch, 125 on a usage error.
 //
@@ -113,12 +112,11 @@ class Transcripts {
     public static void main(String[] args) throws Exception {
         if (args.length < 1) usage();
         Path root = Path.of(args[0]).toAbsolutePath().normalize();
-        boolean checks = false, slow = false, update = false;
+        boolean checks = false, update = false;
         List<String> only = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--checks" -> checks = true;
-                case "--slow" -> slow = true;
                 case "--update" -> update = true;
                 default -> { if (args[i].startsWith("-")) usage(); only.add(args[i]); }
             }
@@ -133,17 +131,16 @@ class Transcripts {
         prepareWork(root, work);
 
         long started = System.nanoTime();
-        int ran = 0, skippedChecks = 0, skippedSlow = 0;
+        int ran = 0, skipped = 0;
         List<String> failures = new ArrayList<>();
-        try (Host host = new Host(root)) {
+        Host host = new Host(root);
+        try {
             for (Path chapter : chapters) {
                 List<String> lines = new ArrayList<>(Files.readAllLines(chapter));
                 int nn = Integer.parseInt(chapter.getFileName().toString().substring(0, 2));
-                boolean slowChapter = lines.contains(":transcripts: slow");
                 List<Block> blocks = new ArrayList<>();
                 for (Block b : parse(chapter, lines)) {
-                    if (b.check() && !checks) skippedChecks++;
-                    else if (slowChapter && !slow) skippedSlow++;
+                    if (b.check() && !checks) skipped++;
                     else blocks.add(b);
                 }
                 if (blocks.isEmpty()) continue;
@@ -186,6 +183,10 @@ class Transcripts {
                     if (!left.isEmpty()) failures.add(root.relativize(chapter) + ": " + left);
                     System.out.printf("transcripts: %s: %d transcript(s) in %.0f s%n", root.relativize(chapter), blocks.size(),
                             (System.nanoTime() - chapterStarted) / 1e9);
+                } catch (IOException e) {
+                    // A command that never ended, or one bash cannot read: the other chapters still run.
+                    failures.add(root.relativize(chapter) + ": " + e.getMessage());
+                    System.out.println("transcripts: " + root.relativize(chapter) + ": stopped: " + e.getMessage());
                 }
                 if (update && !rewrite.isEmpty()) {
                     // From the last block up, so that the line numbers of the others hold.
@@ -200,14 +201,13 @@ class Transcripts {
                     Files.write(chapter, lines);
                 }
             }
+        } finally {
+            host.close();
             String left = host.leftovers();
             if (!left.isEmpty()) failures.add(left);
         }
-        List<String> notes = new ArrayList<>();
-        if (skippedChecks > 0) notes.add(skippedChecks + " of ./build.sh check left to --checks");
-        if (skippedSlow > 0) notes.add(skippedSlow + " of slow chapters left to --slow");
         System.out.printf("transcripts: %d transcript(s) run in %.0f s%s%n", ran, (System.nanoTime() - started) / 1e9,
-                notes.isEmpty() ? "" : ", " + String.join(", ", notes));
+                skipped > 0 ? ", " + skipped + " of ./build.sh check left to --checks" : "");
         if (!failures.isEmpty()) {
             failures.forEach(f -> System.out.println("transcripts: " + f));
             System.out.println("transcripts: " + failures.size() + " failure(s): transcripts in the chapters differ from what the"
@@ -217,7 +217,7 @@ class Transcripts {
     }
 
     static void usage() {
-        System.err.println("transcripts: usage: jbang docs/Transcripts.java ROOT [--checks] [--slow] [--update] [CHAPTER...]");
+        System.err.println("transcripts: usage: jbang docs/Transcripts.java ROOT [--checks] [--update] [CHAPTER...]");
         System.exit(125);
     }
 
@@ -250,7 +250,7 @@ class Transcripts {
                 j++;
                 List<String> expected = new ArrayList<>();
                 while (j < end && !lines.get(j).startsWith("$ ")) expected.add(lines.get(j++));
-                check |= text.toString().contains("./build.sh check");
+                check |= text.toString().contains("./build.sh check") || text.toString().contains("vm.sh check");
                 commands.add(new Command(text.toString(), expected, first));
             }
             blocks.add(new Block(chapter, i + 1, done, check, commands, start, end));
