@@ -14,30 +14,80 @@
 //   ----
 //
 // with steps=done in the brackets for a transcript taken once the chapter's TODOs are done.
-// Each "$ " line (a trailing \ continues it) runs under bash as root, stdout and stderr together,
-// from a scratch copy of the workbook whose steps/ are in that state (build/transcripts/work, with
-// links to everything but steps/), with its own JOCKER_ROOT, shown as /var/lib/jocker. What it
-// prints must be the lines that follow it, up to the next "$ " line, once the parts that differ
-// from run to run are set aside on both sides: times ("1.53 s", "12 ms"), hexadecimal ids of 12
-// digits and more (a chapter may write a path's id as ID or cut it, 46a5...), check tokens (tok...), "N at a time", pids (those of "[pid N]" and what posix_spawn
-// returns, wherever they appear), file descriptors of pipe2 and close, and other numbers of 4
-// digits and more, which must only match one to one: the same number in the same places.
-// Transcripts of `./build.sh check` take minutes each: they run only with --checks.
-// --update writes what the commands printed into the chapters instead (then read the diff).
+//
+// How they run. A chapter's transcripts run in order, in one bash session, as a reader types them
+// into one terminal: variables, the working directory and background jobs (&, $!, wait) carry
+// from one command to the next and from one block to the next. Each "$ " line (a trailing \
+// continues it, a here-document's lines go with it) runs as root, stdout and stderr together,
+// stdin from /dev/null, in a scratch copy of the workbook whose steps/ are in the block's state
+// (build/transcripts/work: links to everything but steps/). sudo runs the command as it is (the
+// session is root already); pgrep and pkill see only the processes the session started, so that a
+// transcript never signals a process of someone else. After a command that ends in &, the next one
+// waits until the background job has printed as many lines as the chapter shows under it (a
+// reader waits for "ready" too). A chapter starts with a state root of its own and ends with
+// nothing of it left: a process still running then, a cgroup, a bridge or a chain of its own is a
+// failure (and removed).
+//
+// What the chapters show, and what runs. A transcript shows the names a reader's machine has; the
+// session runs with names of its own, so that it never touches the reader's, another worker's or
+// a check's, and what it prints is mapped back:
+//   /var/lib/jocker            a fresh state root per chapter (JOCKER_ROOT, as long: the trace cuts
+//                              long strings at a length)
+//   /sys/fs/cgroup/.../jocker  the cgroup parent jtcNNN (JOCKER_CGROUP_PARENT)
+//   jocker0, JOCKER, 10.213.0. the bridge jtbNNNN, the chains JTNNNN and a subnet 10.213.250-254
+//                              (JOCKER_BRIDGE, JOCKER_CHAINS, JOCKER_SUBNET; JOCKER_FORWARDING=0:
+//                              the host's ip_forward is left alone)
+//   127.0.0.1:5000             a registry started for the run (Debian's docker-registry on a free
+//                              loopback port with 4 digits), which serves busybox:latest (the
+//                              embedded busybox image, pushed by skopeo as OCI, created 20 days
+//                              before), hello:v1 (the same, OCI) and hello:v2s2 (Docker schema 2)
+//   8080                       a free port with 4 digits (a published port)
+// The session has an IPC namespace of its own (ipcmk's ids start at 0 there) and every signal at
+// its default disposition.
+// A 12-digit id that a command printed and a later command uses (diff fb2efc81685b) is the id the
+// run printed.
+//
+// Comparing. What a command prints must be the lines that follow it, up to the next "$ " line,
+// once the parts that differ from run to run are set aside on both sides: times ("1.53 s",
+// "12 ms"), hexadecimal ids of 12 digits and more (a chapter may write a path's id as ID or cut
+// it, 46a5...), check tokens (tok...), "N at a time", pids (those of "[pid N]", "pid N" and what
+// posix_spawn returns, wherever they appear), file descriptors of pipe2 and close, and other
+// numbers of 4 digits and more, which must only match one to one: the same number in the same
+// places. A chapter's line "..." stands for any number of lines, and "..." within a line for any
+// text. The shell's own notices of its jobs ("bash: line 3: 4242 Killed ...") and the check
+// harness's notes that a class's fixtures are ready (printed between any two classes, as they get
+// ready) are not compared.
+// Transcripts of `./build.sh check` (and of tests/vm/vm.sh check) take minutes each: they run only
+// with --checks.
+// --update writes what the commands printed into the blocks that differ (then read the diff).
 // Exit 0 when every transcript matches, 1 with a diff per mismatch, 125 on a usage error.
 //
 //JAVA 17+
 
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Reader;
+import java.io.Writer;
+import java.net.HttpURLConnection;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -45,9 +95,19 @@ import java.util.stream.Stream;
 class Transcripts {
     static final Pattern BLOCK = Pattern.compile("^\\[source,console,(.*\\b)?role=transcript\\b(.*)\\]$");
     static final Pattern STEP = Pattern.compile("^(\\d\\d)_.*\\.java$");
+    static final Pattern HEREDOC = Pattern.compile("<<(-?)\\s*(['\"]?)(\\w+)\\2");
+    static final Pattern BACKGROUND = Pattern.compile("(?<![&|])&\\s*$");
+    static final Random RANDOM = new Random();
 
-    record Command(String text, List<String> expected, int firstLine, int lastLine) {}
-    record Block(Path chapter, int line, boolean done, boolean check, List<Command> commands) {}
+    /** One "$ " command (its lines, here-document included; the first one's index), what the chapter shows it printing. */
+    record Command(String text, List<String> expected, int firstLine) {
+        boolean background() { return BACKGROUND.matcher(text).find(); }
+
+        /** The lines of output a background job prints before the next command: what the chapter shows. */
+        long shownLines() { return expected.stream().filter(l -> !l.equals("...")).count(); }
+    }
+
+    record Block(Path chapter, int line, boolean done, boolean check, List<Command> commands, int start, int end) {}
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) usage();
@@ -69,68 +129,89 @@ class Transcripts {
         }
         Path work = root.resolve("build/transcripts/work");
         prepareWork(root, work);
-        // As long as /var/lib/jocker, which it is shown as: the trace cuts long strings at a length.
-        Path state = null;
-        for (int i = 0; state == null; i++) {
-            try {
-                state = Files.createDirectory(Path.of(String.format("/tmp/jocker%04x", new java.util.Random().nextInt(0x10000))));
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                if (i > 100) throw e;
-            }
-        }
-        Files.createDirectories(state.resolve("images"));
-        Files.createSymbolicLink(state.resolve("images/busybox.tar"), root.resolve("build/images/busybox.tar"));
 
         long started = System.nanoTime();
         int ran = 0, skipped = 0;
         List<String> failures = new ArrayList<>();
+        Host host = new Host(root);
         try {
             for (Path chapter : chapters) {
                 List<String> lines = new ArrayList<>(Files.readAllLines(chapter));
                 int nn = Integer.parseInt(chapter.getFileName().toString().substring(0, 2));
-                List<Block> blocks = parse(chapter, lines);
-                // From the last block up, so that --update keeps the line numbers of the others.
-                for (int b = blocks.size() - 1; b >= 0; b--) {
-                    Block block = blocks.get(b);
-                    if (block.check() && !checks) { skipped++; continue; }
-                    setSteps(root, work, nn, block.done());
-                    List<String> expected = new ArrayList<>(), actual = new ArrayList<>();
-                    for (int c = block.commands().size() - 1; c >= 0; c--) {
-                        Command command = block.commands().get(c);
-                        List<String> out = run(work, state, command.text());
-                        if (update) {
-                            for (int i = command.lastLine(); i > command.firstLine(); i--) lines.remove(i);
-                            lines.addAll(command.firstLine() + 1, out);
-                        }
-                        expected.add(0, "$ " + command.text());
-                        expected.addAll(1, command.expected());
-                        actual.add(0, "$ " + command.text());
-                        actual.addAll(1, out);
-                    }
-                    ran++;
-                    String where = root.relativize(chapter) + ":" + block.line();
-                    boolean same = matches(normalize(expected), normalize(actual));
-                    if (!same && System.getenv("TRANSCRIPTS_DUMP") != null) {
-                        Files.write(Path.of(System.getenv("TRANSCRIPTS_DUMP")), normalize(actual));
-                        Files.write(Path.of(System.getenv("TRANSCRIPTS_DUMP") + ".expected"), normalize(expected));
-                    }
-                    if (!same) {
-                        failures.add(where + ": the transcript differs from what the commands print now\n"
-                                + diff(expected, actual));
-                    }
-                    System.out.println("transcripts: " + where + " " + (same ? "ok" : "DIFFERS"));
+                List<Block> blocks = new ArrayList<>();
+                for (Block b : parse(chapter, lines)) {
+                    if (b.check() && !checks) skipped++;
+                    else blocks.add(b);
                 }
-                if (update) Files.write(chapter, lines);
+                if (blocks.isEmpty()) continue;
+                Map<Block, List<List<String>>> rewrite = new LinkedHashMap<>();
+                long chapterStarted = System.nanoTime();
+                try (Chapter run = new Chapter(root, work, host, blocks)) {
+                    for (Block block : blocks) {
+                        setSteps(root, work, nn, block.done());
+                        List<String> expected = new ArrayList<>(), actual = new ArrayList<>();
+                        List<List<String>> outputs = run.block(block);
+                        for (int c = 0; c < block.commands().size(); c++) {
+                            Command command = block.commands().get(c);
+                            expected.add("$ " + command.text());
+                            expected.addAll(command.expected());
+                            actual.add("$ " + run.shown(command));
+                            actual.addAll(outputs.get(c));
+                        }
+                        ran++;
+                        String where = root.relativize(chapter) + ":" + block.line();
+                        boolean same = matches(normalize(expected), normalize(actual));
+                        if (!same && System.getenv("TRANSCRIPTS_DUMP") != null) {
+                            Files.write(Path.of(System.getenv("TRANSCRIPTS_DUMP")), normalize(actual));
+                            Files.write(Path.of(System.getenv("TRANSCRIPTS_DUMP") + ".expected"), normalize(expected));
+                        }
+                        if (!same) {
+                            failures.add(where + ": the transcript differs from what the commands print now\n" + diff(expected, actual));
+                            List<List<String>> body = new ArrayList<>();
+                            for (int c = 0; c < block.commands().size(); c++) {
+                                Command command = block.commands().get(c);
+                                List<String> cmdLines = new ArrayList<>(List.of(run.shown(command).split("\n", -1)));
+                                cmdLines.set(0, "$ " + cmdLines.get(0));
+                                body.add(cmdLines);
+                                body.add(updated(command.expected(), outputs.get(c)));
+                            }
+                            rewrite.put(block, body);
+                        }
+                        System.out.println("transcripts: " + where + " " + (same ? "ok" : "DIFFERS"));
+                    }
+                    String left = run.finish();
+                    if (!left.isEmpty()) failures.add(root.relativize(chapter) + ": " + left);
+                    System.out.printf("transcripts: %s: %d transcript(s) in %.0f s%n", root.relativize(chapter), blocks.size(),
+                            (System.nanoTime() - chapterStarted) / 1e9);
+                } catch (IOException e) {
+                    // A command that never ended, or one bash cannot read: the other chapters still run.
+                    failures.add(root.relativize(chapter) + ": " + e.getMessage());
+                    System.out.println("transcripts: " + root.relativize(chapter) + ": stopped: " + e.getMessage());
+                }
+                if (update && !rewrite.isEmpty()) {
+                    // From the last block up, so that the line numbers of the others hold.
+                    List<Block> differing = new ArrayList<>(rewrite.keySet());
+                    for (int b = differing.size() - 1; b >= 0; b--) {
+                        Block block = differing.get(b);
+                        List<String> body = new ArrayList<>();
+                        rewrite.get(block).forEach(body::addAll);
+                        for (int i = block.end() - 1; i >= block.start(); i--) lines.remove(i);
+                        lines.addAll(block.start(), body);
+                    }
+                    Files.write(chapter, lines);
+                }
             }
         } finally {
-            deleteTree(state);
+            host.close();
+            String left = host.leftovers();
+            if (!left.isEmpty()) failures.add(left);
         }
         System.out.printf("transcripts: %d transcript(s) run in %.0f s%s%n", ran, (System.nanoTime() - started) / 1e9,
                 skipped > 0 ? ", " + skipped + " of ./build.sh check left to --checks" : "");
         if (!failures.isEmpty()) {
             failures.forEach(f -> System.out.println("transcripts: " + f));
-            System.out.println("transcripts: " + failures.size() + " transcript(s) in the chapters differ from what the commands print"
-                    + (update ? " (written into the chapters: review the diff)" : ""));
+            System.out.println("transcripts: " + failures.size() + " failure(s): transcripts in the chapters differ from what the"
+                    + " commands print, or left something behind" + (update ? " (written into the chapters: review the diff)" : ""));
             System.exit(1);
         }
     }
@@ -153,22 +234,45 @@ class Transcripts {
             for (int j = start; j < end; ) {
                 if (!lines.get(j).startsWith("$ ")) throw new IllegalStateException(chapter + ":" + (j + 1)
                         + ": a transcript starts with a \"$ \" line");
-                StringBuilder text = new StringBuilder(lines.get(j).substring(2));
                 int first = j;
-                while (text.toString().endsWith("\\") && j + 1 < end) { j++; text.append('\n').append(lines.get(j)); first = j; }
+                StringBuilder text = new StringBuilder(lines.get(j).substring(2));
+                while (unfinished(text) && j + 1 < end) text.append('\n').append(lines.get(++j));
+                Matcher h = HEREDOC.matcher(text);
+                if (h.find()) {
+                    String word = h.group(3);
+                    boolean tabs = !h.group(1).isEmpty();
+                    while (j + 1 < end) {
+                        String l = lines.get(++j);
+                        text.append('\n').append(l);
+                        if ((tabs ? l.stripLeading() : l).equals(word)) break;
+                    }
+                }
                 j++;
                 List<String> expected = new ArrayList<>();
                 while (j < end && !lines.get(j).startsWith("$ ")) expected.add(lines.get(j++));
-                check |= text.toString().contains("./build.sh check");
-                commands.add(new Command(text.toString(), expected, first, j - 1));
+                check |= text.toString().contains("./build.sh check") || text.toString().contains("vm.sh check");
+                commands.add(new Command(text.toString(), expected, first));
             }
-            blocks.add(new Block(chapter, i + 1, done, check, commands));
+            blocks.add(new Block(chapter, i + 1, done, check, commands, start, end));
             i = end;
         }
         return blocks;
     }
 
-    /** A scratch workbook: links to all of ROOT but steps/, which setSteps fills. */
+    /** A command that goes on on the next line: a trailing \\, or a quote still open. */
+    static boolean unfinished(CharSequence text) {
+        boolean single = false, dbl = false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (single) single = c != '\'';
+            else if (c == '\\') { if (++i == text.length()) return true; }
+            else if (c == '\'' && !dbl) single = true;
+            else if (c == '"') dbl = !dbl;
+        }
+        return single || dbl;
+    }
+
+    /** A scratch workbook: links to all of ROOT but steps/, which setSteps fills; and bin/, the session's shims. */
     static void prepareWork(Path root, Path work) throws IOException {
         Files.createDirectories(work.resolve("steps"));
         try (Stream<Path> s = Files.list(root)) {
@@ -180,6 +284,55 @@ class Transcripts {
                 Files.createSymbolicLink(link, p);
             }
         }
+        Path bin = root.resolve("build/transcripts/bin");
+        Files.createDirectories(bin);
+        writeScript(bin.resolve("sudo"), "#!/bin/sh\n# The transcripts' sudo: the session is root already.\nexec \"$@\"\n");
+        String pgrep = """
+                #!/bin/bash
+                # The transcripts' pgrep and pkill: as procps', with -f, -x and pkill's -SIGNAL, but only among
+                # the processes that descend from the transcript's shell ($TRANSCRIPT_SHELL).
+                name=${0##*/} full= exact= signal=TERM
+                while [ $# -gt 0 ]; do
+                  case "$1" in
+                    -f) full=1 ;;
+                    -x) exact=1 ;;
+                    -[A-Z]*|-[0-9]*) [ "$name" = pkill ] || { echo "$name: $1: not supported here" >&2; exit 2; }; signal=${1#-} ;;
+                    --) shift; break ;;
+                    -*) echo "$name: $1: not supported in a transcript" >&2; exit 2 ;;
+                    *) break ;;
+                  esac
+                  shift
+                done
+                [ $# -eq 1 ] || { echo "usage: $name [-f] [-x] PATTERN" >&2; exit 2; }
+                pattern=$1
+                [ -n "$exact" ] && pattern="^($pattern)\\$"
+                ours() {
+                  local p=$1 s
+                  while [ "$p" -gt 1 ]; do
+                    [ "$p" = "$TRANSCRIPT_SHELL" ] && return 0
+                    s=$(cat "/proc/$p/stat" 2>/dev/null) || return 1
+                    s=${s##*) }; set -- $s; p=$2
+                  done
+                  return 1
+                }
+                found=()
+                for d in /proc/[0-9]*; do
+                  p=${d#/proc/}
+                  [ "$p" = $$ ] && continue
+                  if [ -n "$full" ]; then what=$( { tr '\\0' ' ' < "$d/cmdline"; } 2>/dev/null); what=${what% }
+                  else what=$( { cat "$d/comm"; } 2>/dev/null); fi
+                  [ -n "$what" ] && [[ $what =~ $pattern ]] && ours "$p" && found+=("$p")
+                done
+                [ ${#found[@]} -gt 0 ] || exit 1
+                if [ "$name" = pkill ]; then kill -"$signal" "${found[@]}"; else printf '%s\\n' "${found[@]}"; fi
+                """;
+        writeScript(bin.resolve("pgrep"), pgrep);
+        writeScript(bin.resolve("pkill"), pgrep);
+    }
+
+    static void writeScript(Path file, String text) throws IOException {
+        if (!Files.exists(file) || !Files.readString(file).equals(text)) Files.writeString(file, text);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
     /** steps/ as in chapter NN: the steps before it done (the solutions), NN done or not, later ones not. */
@@ -198,26 +351,491 @@ class Transcripts {
         }
     }
 
-    static List<String> run(Path work, Path state, String command) throws Exception {
-        String script = command.startsWith("sudo ") ? command.substring(5) : command;
-        ProcessBuilder pb = new ProcessBuilder("bash", "-c", script).directory(work.toFile()).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        pb.environment().put("JOCKER_ROOT", state.toString());
-        Process p = pb.start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(30, TimeUnit.MINUTES)) p.destroyForcibly();
-        String text = new String(out, StandardCharsets.UTF_8)
-                .replace(state.toString(), "/var/lib/jocker")
-                .replace(work.toString() + "/", "");
-        List<String> lines = new ArrayList<>(text.lines().toList());
-        return lines;
+    // ------------------------------------------------------------------------------------------
+    // What the whole run shares: names of its own, the registry, and what is left at the end
+    // ------------------------------------------------------------------------------------------
+
+    /** The run's own names (cgroup parent, bridge, chains, subnet) and, once a chapter needs it, its registry. */
+    static final class Host implements AutoCloseable {
+        final Path root;
+        final String cgroupParent = "jtc" + hex(3);
+        final String bridge = "jtb" + hex(4);
+        final String chains = "JTN" + hex(3).toUpperCase();
+        final int third;
+        Registry registry;
+
+        Host(Path root) {
+            this.root = root;
+            String routes = output(List.of("ip", "-4", "route", "show", "table", "all"));
+            int t = 250 + RANDOM.nextInt(5);
+            for (int i = 0; i < 5 && routes.contains("10.213." + t + "."); i++) t = 250 + (t - 250 + 1) % 5;
+            third = t;
+        }
+
+        Registry registry() throws IOException, InterruptedException {
+            if (registry == null) registry = Registry.start(root);
+            return registry;
+        }
+
+        /** What the run left of its names on the host: cgroups, a bridge, chains (each also removed). */
+        String leftovers() {
+            List<String> left = new ArrayList<>();
+            List<Path> parents = new ArrayList<>(List.of(Path.of("/sys/fs/cgroup", cgroupParent)));
+            try (Stream<Path> s = Files.list(Path.of("/sys/fs/cgroup"))) {
+                s.forEach(h -> parents.add(h.resolve(cgroupParent)));
+            } catch (IOException e) {
+                // no cgroup tree at all
+            }
+            for (Path p : parents) {
+                if (!Files.isDirectory(p)) continue;
+                try (Stream<Path> s = Files.list(p)) {
+                    s.filter(Files::isDirectory).forEach(c -> {
+                        left.add("cgroup " + c);
+                        c.toFile().delete();
+                    });
+                } catch (IOException e) {
+                    left.add("cgroup " + p + " (" + e + ")");
+                }
+                if (!p.toFile().delete()) left.add("cgroup " + p + " (not empty)");
+            }
+            return left.isEmpty() ? "" : "the transcripts left " + String.join(", ", left);
+        }
+
+        @Override
+        public void close() {
+            if (registry != null) registry.close();
+        }
     }
 
+    static String hex(int digits) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < digits; i++) b.append(Character.forDigit(RANDOM.nextInt(16), 16));
+        return b.toString();
+    }
+
+    /** A free port of 127.0.0.1 (and of 0.0.0.0) with 4 digits, as wide as the one a chapter shows. */
+    static int freePort() throws IOException {
+        for (int i = 0; i < 200; i++) {
+            int port = 5001 + RANDOM.nextInt(4999);
+            try (ServerSocket any = new ServerSocket()) {
+                any.bind(new InetSocketAddress(port));
+                return port;
+            } catch (IOException taken) {
+                // another one
+            }
+        }
+        throw new IOException("no free port from 5001 to 9999");
+    }
+
+    static String output(List<String> command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(60, TimeUnit.SECONDS);
+            return out;
+        } catch (IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
+    /** Runs a tool, or fails with its command line and output. */
+    static void tool(Path dir, List<String> command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(180, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new IOException(String.join(" ", command) + " failed: " + out.strip());
+        }
+    }
+
+    /**
+     * The registry that a chapter shows as 127.0.0.1:5000: Debian's docker-registry (Distribution 2.8)
+     * on a free loopback port, its storage in a temp directory, stopped through the Process that
+     * started it. Its images are made as the checks make theirs (tests/support/Fixtures.java): umoci
+     * stacks the embedded busybox image into an OCI layout, skopeo pushes it.
+     */
+    static final class Registry implements AutoCloseable {
+        final Path dir;
+        final int port;
+        final Process process;
+
+        Registry(Path dir, int port, Process process) {
+            this.dir = dir;
+            this.port = port;
+            this.process = process;
+        }
+
+        static Registry start(Path root) throws IOException, InterruptedException {
+            Path dir = Files.createTempDirectory("jocker-transcripts-registry-");
+            Registry r = null;
+            try {
+                for (int attempt = 0; attempt < 5 && r == null; attempt++) {
+                    int port = freePort();
+                    Path config = dir.resolve("config.yml");
+                    Files.writeString(config, "version: 0.1\n"
+                            + "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
+                            + "storage:\n  filesystem:\n    rootdirectory: " + dir.resolve("storage") + "\n"
+                            + "http:\n  addr: 127.0.0.1:" + port + "\n  secret: jocker-transcripts-" + hex(16) + "\n");
+                    Process p = new ProcessBuilder("docker-registry", "serve", config.toString())
+                            .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile())
+                            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+                    Registry candidate = new Registry(dir, port, p);
+                    if (candidate.awaitReady()) r = candidate;
+                    else candidate.stop();
+                }
+                if (r == null) throw new IOException("docker-registry did not start on 127.0.0.1: "
+                        + Files.readString(dir.resolve("registry.log")).strip());
+                Path oci = dir.resolve("oci");
+                String image = oci + ":busybox";
+                tool(dir, List.of("umoci", "init", "--layout", oci.toString()));
+                tool(dir, List.of("umoci", "new", "--image", image));
+                tool(dir, List.of("umoci", "raw", "add-layer", "--image", image, root.resolve("build/images/busybox.tar").toString()));
+                // Created long enough ago that `images` shows it the same in every run: "2 weeks ago".
+                String created = Instant.now().minus(20, ChronoUnit.DAYS).truncatedTo(ChronoUnit.SECONDS).toString();
+                tool(dir, List.of("umoci", "config", "--image", image, "--config.cmd", "sh", "--created", created,
+                        "--history.created", created, "--history.created_by", "transcripts: the embedded busybox image"));
+                String host = "127.0.0.1:" + r.port;
+                for (String[] push : new String[][] {{"busybox:latest"}, {"hello:v1"}, {"hello:v2s2", "--format", "v2s2"}}) {
+                    List<String> cmd = new ArrayList<>(List.of("skopeo", "copy", "--quiet", "--dest-tls-verify=false"));
+                    cmd.addAll(List.of(push).subList(1, push.length));
+                    cmd.addAll(List.of("oci:" + image, "docker://" + host + "/" + push[0]));
+                    tool(dir, cmd);
+                }
+                return r;
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                if (r != null) r.close();
+                else deleteTree(dir);
+                throw e;
+            }
+        }
+
+        boolean awaitReady() throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline && process.isAlive()) {
+                try {
+                    HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/v2/").toURL().openConnection();
+                    c.setConnectTimeout(1000);
+                    c.setReadTimeout(2000);
+                    int status = c.getResponseCode();
+                    c.disconnect();
+                    if (status == 200) return true;
+                } catch (IOException notYet) {
+                    // still starting
+                }
+                Thread.sleep(50);
+            }
+            return false;
+        }
+
+        void stop() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                stop();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            deleteTree(dir);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // A chapter's session
+    // ------------------------------------------------------------------------------------------
+
+    /** A chapter's bash session, its state root, and the names it shows and runs with. */
+    static final class Chapter implements AutoCloseable {
+        final Path root, work, state;
+        final Host host;
+        final Process bash;
+        final Writer in;
+        final StringBuilder out = new StringBuilder();
+        final Thread reader;
+        final String mark = "@@transcript-" + hex(12) + "-";
+        /** Chapter text to the text that runs, and what runs prints back to the chapter's text, in order. */
+        final List<String[]> names = new ArrayList<>();
+        /** Ids the chapter shows to the ids the run printed (a later command may use one). */
+        final Map<String, String> ids = new LinkedHashMap<>();
+        int count;
+
+        Chapter(Path root, Path work, Host host, List<Block> blocks) throws IOException, InterruptedException {
+            this.root = root;
+            this.work = work;
+            this.host = host;
+            Path s = null;
+            for (int i = 0; s == null; i++) {
+                try {
+                    // As long as /var/lib/jocker, which it is shown as: the trace cuts long strings at a length.
+                    s = Files.createDirectory(Path.of(String.format("/tmp/jocker%04x", RANDOM.nextInt(0x10000))));
+                } catch (java.nio.file.FileAlreadyExistsException e) {
+                    if (i > 100) throw e;
+                }
+            }
+            state = s;
+            Files.createDirectories(state.resolve("images"));
+            Files.createSymbolicLink(state.resolve("images/busybox.tar"), root.resolve("build/images/busybox.tar"));
+
+            String all = blocks.stream().flatMap(b -> b.commands().stream()).map(Command::text).reduce("", String::concat);
+            names.add(new String[] {"/var/lib/jocker", state.toString()});
+            if (all.contains("127.0.0.1:5000")) names.add(new String[] {"127.0.0.1:5000", "127.0.0.1:" + host.registry().port});
+            if (all.contains("8080")) names.add(new String[] {"8080", Integer.toString(freePort())});
+            names.add(new String[] {"jocker0", host.bridge});
+            names.add(new String[] {"JOCKER", host.chains});
+            names.add(new String[] {"10.213.0.", "10.213." + host.third + "."});
+
+            // Signals at their defaults, as in a reader's terminal, whatever the caller ignores (nohup,
+            // a job in the background): an ignored signal stays ignored through exec, and --trace shows
+            // init setting it back.
+            ProcessBuilder pb = new ProcessBuilder("env", "--default-signal", "unshare", "--ipc", "bash", "--noprofile", "--norc")
+                    .directory(work.toFile()).redirectErrorStream(true);
+            Map<String, String> env = pb.environment();
+            env.put("PATH", root.resolve("build/transcripts/bin") + ":" + env.getOrDefault("PATH", "/usr/bin:/bin"));
+            env.put("LC_ALL", "C.UTF-8");
+            env.put("JOCKER_ROOT", state.toString());
+            env.put("JOCKER_CGROUP_PARENT", host.cgroupParent);
+            env.put("JOCKER_BRIDGE", host.bridge);
+            env.put("JOCKER_CHAINS", host.chains);
+            env.put("JOCKER_SUBNET", "10.213." + host.third + ".0/24");
+            env.put("JOCKER_FORWARDING", "0");
+            env.remove("JOCKER_TRACE");
+            env.remove("JOCKER_DEBUG");
+            bash = pb.start();
+            in = new OutputStreamWriter(bash.getOutputStream(), StandardCharsets.UTF_8);
+            reader = new Thread(() -> {
+                char[] buf = new char[8192];
+                try (Reader r = new InputStreamReader(bash.getInputStream(), StandardCharsets.UTF_8)) {
+                    for (int n; (n = r.read(buf)) > 0; ) {
+                        synchronized (out) {
+                            out.append(buf, 0, n);
+                            out.notifyAll();
+                        }
+                    }
+                } catch (IOException e) {
+                    // the session ended
+                }
+            }, "transcript-output");
+            reader.setDaemon(true);
+            reader.start();
+            send("export TRANSCRIPT_SHELL=$$\n");
+        }
+
+        void send(String text) throws IOException {
+            in.write(text);
+            in.flush();
+        }
+
+        /** The command as the chapter shows it, with the ids the run printed. */
+        String shown(Command command) {
+            String text = command.text();
+            for (Map.Entry<String, String> e : ids.entrySet()) text = text.replace(e.getKey(), e.getValue());
+            return text;
+        }
+
+        String toRun(String shown) {
+            String text = shown;
+            for (String[] n : names) text = replace(text, n[0], n[1]);
+            // The cgroup parent, where a path names it.
+            return text.replaceAll("(/sys/fs/cgroup/(?:[^/\\s\"']+/)?)jocker(?=[/\\s\"']|$)", "$1" + host.cgroupParent);
+        }
+
+        String toChapter(String printed) {
+            String text = printed.replace(work + "/", "");
+            for (String[] n : names) text = replace(text, n[1], n[0]);
+            return replace(text, host.cgroupParent, "jocker");
+        }
+
+        /** {@code from} as a whole word where it starts or ends with a letter or digit: 8080, not 18080. */
+        static String replace(String text, String from, String to) {
+            String regex = (Character.isLetterOrDigit(from.charAt(0)) ? "(?<![\\w.])" : "") + Pattern.quote(from)
+                    + (Character.isLetterOrDigit(from.charAt(from.length() - 1)) ? "(?![\\w])" : "");
+            return text.replaceAll(regex, Matcher.quoteReplacement(to));
+        }
+
+        /** Runs a block's commands; what each printed, as the chapter would show it. */
+        List<List<String>> block(Block block) throws IOException, InterruptedException {
+            for (Command command : block.commands()) {
+                // An unfinished command (a quote left open) would make the session wait for the rest.
+                Process check = new ProcessBuilder("bash", "-n").redirectErrorStream(true).start();
+                check.getOutputStream().write(toRun(shown(command)).getBytes(StandardCharsets.UTF_8));
+                check.getOutputStream().close();
+                String why = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                if (check.waitFor() != 0) {
+                    throw new IOException(block.chapter() + ":" + (command.firstLine() + 1) + ": not a command bash can run: " + why);
+                }
+            }
+            // One command at a time, each between its own marks: an id one prints, a later one may use.
+            int minutes = block.check() ? 30 : 5;
+            List<Integer> marks = new ArrayList<>();
+            for (Command command : block.commands()) {
+                int n = count++;
+                marks.add(n);
+                String started = mark + "s" + n + "@@\n", ended = mark + "e" + n + "@@\n";
+                send("printf '\\n%s\\n' '" + started.strip() + "'\n{ " + toRun(shown(command)) + "\n} </dev/null\n"
+                        + (command.background() ? "" : "printf '\\n%s\\n' '" + ended.strip() + "'\n"));
+                if (command.background()) {
+                    // As a reader waits for it: what the job prints before the next command.
+                    long lines = command.shownLines();
+                    await(t -> {
+                        int at = t.indexOf(started);
+                        return at >= 0 && t.substring(at + started.length()).chars().filter(c -> c == '\n').count() >= lines;
+                    }, 120);
+                } else if (!await(t -> t.contains(ended), minutes * 60)) {
+                    throw new IOException(block.chapter() + ":" + (command.firstLine() + 1) + ": the command ran for " + minutes + " minutes");
+                }
+                learnIds(command.expected(), printed(n));
+            }
+            List<List<String>> outputs = new ArrayList<>();
+            for (int n : marks) outputs.add(printed(n));
+            return outputs;
+        }
+
+        /** What command N printed so far, as the chapter would show it: from its mark to the next one. */
+        List<String> printed(int n) {
+            String all;
+            synchronized (out) {
+                all = out.toString();
+            }
+            String started = mark + "s" + n + "@@\n";
+            int from = all.indexOf(started);
+            if (from < 0) return List.of();
+            from += started.length();
+            int to = all.indexOf("\n" + mark, from);
+            List<String> printed = new ArrayList<>();
+            for (String line : toChapter(all.substring(from, to < 0 ? all.length() : to)).lines().toList()) {
+                if (!JOB_NOTICE.matcher(line).matches()) printed.add(line);
+            }
+            return printed;
+        }
+
+        /** The ids of 12 hex digits and more that the chapter shows, paired with those printed, if as many. */
+        void learnIds(List<String> expected, List<String> printed) {
+            List<String> e = ids(expected), p = ids(printed);
+            if (e.size() != p.size()) return;
+            for (int i = 0; i < e.size(); i++) if (!e.get(i).equals(p.get(i))) ids.put(e.get(i), p.get(i));
+        }
+
+        static List<String> ids(List<String> lines) {
+            List<String> found = new ArrayList<>();
+            for (String l : lines) {
+                Matcher m = ID.matcher(l);
+                while (m.find()) found.add(m.group());
+            }
+            return found;
+        }
+
+        boolean await(Predicate<String> done, int seconds) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            synchronized (out) {
+                while (!done.test(out.toString())) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0 || (!bash.isAlive() && !reader.isAlive())) return false;
+                    out.wait(Math.max(1, Math.min(1000, left / 1_000_000)));
+                }
+            }
+            return true;
+        }
+
+        /** Ends the session; what it left behind (processes, a network), each also removed. */
+        String finish() throws IOException, InterruptedException {
+            List<String> left = new ArrayList<>();
+            // A job still running: the chapter should have ended it (kill, wait). Give it a moment.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (bash.descendants().findAny().isPresent() && System.nanoTime() < deadline) Thread.sleep(200);
+            List<ProcessHandle> jobs = bash.descendants().toList();
+            for (ProcessHandle p : jobs) {
+                left.add("a process still running (pid " + p.pid() + ": " + p.info().commandLine().orElse("?") + ")");
+                p.destroy();
+            }
+            for (ProcessHandle p : jobs) {
+                try {
+                    p.onExit().get(5, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    p.destroyForcibly();
+                }
+            }
+            // The networks the chapter made: network rm, as a reader would.
+            Path networks = state.resolve("networks");
+            if (Files.isDirectory(networks)) {
+                try (Stream<Path> s = Files.list(networks)) {
+                    for (Path n : s.filter(d -> Files.isRegularFile(d.resolve("network.json"))).toList()) {
+                        send("{ jbang solutions/08_network.java network rm " + n.getFileName() + "\n} </dev/null >/dev/null 2>&1\n");
+                    }
+                }
+            }
+            send("exit\n");
+            in.close();
+            if (!bash.waitFor(120, TimeUnit.SECONDS)) {
+                left.add("the session did not end");
+                bash.destroyForcibly();
+            }
+            if (Files.exists(Path.of("/sys/class/net", host.bridge))) {
+                left.add("the bridge " + host.bridge);
+                output(List.of("ip", "link", "del", host.bridge));
+            }
+            String rules = output(List.of("iptables-save"));
+            if (rules.contains(host.chains)) {
+                left.add("iptables rules of the chains " + host.chains + "*");
+                removeChains(rules, host.chains);
+            }
+            for (String line : output(List.of("findmnt", "-rn", "-o", "TARGET")).lines().toList()) {
+                if (line.startsWith(state + "/")) left.add("a mount " + line);
+            }
+            return left.isEmpty() ? "" : "the chapter's transcripts left " + String.join(", ", left);
+        }
+
+        @Override
+        public void close() {
+            bash.descendants().forEach(ProcessHandle::destroyForcibly);
+            if (bash.isAlive()) bash.destroyForcibly();
+            // Mounts that a chapter left would be deleted through: unmount them first.
+            List<String> mounts = new ArrayList<>(output(List.of("findmnt", "-rn", "-o", "TARGET")).lines()
+                    .filter(l -> l.startsWith(state + "/")).toList());
+            java.util.Collections.reverse(mounts);
+            for (String m : mounts) output(List.of("umount", "-l", m));
+            deleteTree(state);
+        }
+    }
+
+    /** Removes the rules that jump to our chains, then the chains, from an iptables-save listing. */
+    static void removeChains(String rules, String prefix) {
+        String table = null;
+        List<String[]> chains = new ArrayList<>();
+        for (String line : rules.lines().toList()) {
+            if (line.startsWith("*")) table = line.substring(1);
+            else if (line.startsWith(":" + prefix)) chains.add(new String[] {table, line.substring(1).split(" ")[0]});
+            else if (line.startsWith("-A ") && line.contains(prefix) && !line.startsWith("-A " + prefix)) {
+                List<String> cmd = new ArrayList<>(List.of("iptables", "-t", table));
+                cmd.addAll(List.of(line.replaceFirst("^-A ", "-D ").split(" ")));
+                output(cmd);
+            }
+        }
+        for (String[] c : chains) output(List.of("iptables", "-t", c[0], "-F", c[1]));
+        for (String[] c : chains) output(List.of("iptables", "-t", c[0], "-X", c[1]));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Comparing
+    // ------------------------------------------------------------------------------------------
+
+    static final Pattern JOB_NOTICE = Pattern.compile("^bash: line \\d+: +\\d+ [A-Z][a-z]+.*$");
+    static final Pattern ID = Pattern.compile("\\b[0-9a-f]{12,}\\b");
     static final Pattern ELLIPSIS = Pattern.compile("(?<!\")\\.\\.\\.");
     static final Pattern FD = Pattern.compile("(?<=pipe2\\(\\[)(\\d+), (\\d+)|(?<=close\\()(\\d+)(?=\\))");
     static final Pattern PID = Pattern.compile("^\\[pid +");
     static final Pattern WRITTEN_NUMBER = Pattern.compile("(, \"<(?:n|pid)\\d+>\"\\) = )\\d+$");
-    static final Pattern PIDS = Pattern.compile("^\\[pid +(\\d+)\\]|posix_spawn\\(.*\\) = (\\d+)$");
+    static final Pattern PIDS = Pattern.compile("^\\[pid +(\\d+)\\]|posix_spawn\\(.*\\) = (\\d+)$|\\bpid (\\d+)\\b");
     static final Pattern NUMBER_ANY = Pattern.compile("\\b\\d+\\b");
     static final Pattern CALLOUT = Pattern.compile("(\\s+<\\d+>)+\\s*$");
     static final Pattern TIME = Pattern.compile("\\b\\d+ min \\d+ s\\b|\\b\\d+(\\.\\d+)? ?(s|ms|min)\\b");
@@ -226,6 +844,8 @@ class Transcripts {
     static final Pattern CGROUP_PARENT = Pattern.compile("mkdir\\(\"/sys/fs/cgroup/(?:[^\"/]+/)?jocker\", ");
     static final Pattern JAVAC_WARNING = Pattern.compile("^\\S+\\.java:\\d+: warning: ");
     static final Pattern JAVAC_COUNT = Pattern.compile("\\d+ warnings?");
+    /** The check harness's note that a class's fixtures are ready: printed when they are, between any two classes. */
+    static final Pattern CHECK_PROGRESS = Pattern.compile("^checks: \\w+: .* ready in .*$");
     static final Pattern JOBS = Pattern.compile("\\b\\d+ at a time\\b");
     static final Pattern NUMBER = Pattern.compile("\\b[1-9]\\d{3,}\\b");   // not 0755: modes are what they are
 
@@ -233,12 +853,12 @@ class Transcripts {
     static List<String> normalize(List<String> lines) {
         Map<String, String> numbers = new HashMap<>(), fds = new HashMap<>();
         List<String> out = new ArrayList<>();
-        // Pids: those in "[pid N]" and those posix_spawn returns, wherever they appear, by order.
+        // Pids: those in "[pid N]", "pid N" and those posix_spawn returns, wherever they appear, by order.
         Map<String, String> pids = new HashMap<>();
         for (String line : lines) {
             Matcher p = PIDS.matcher(line);
             while (p.find()) {
-                String n = p.group(1) != null ? p.group(1) : p.group(2);
+                String n = p.group(1) != null ? p.group(1) : p.group(2) != null ? p.group(2) : p.group(3);
                 if (Integer.parseInt(n) > 1) pids.computeIfAbsent(n, k -> "<pid" + pids.size() + ">");
             }
         }
@@ -247,7 +867,7 @@ class Transcripts {
             // A first build's notes, not the program's output: JBang's ("[jbang] Building jar for ..."),
             // and javac's warnings (the line, the source line, the caret) and its closing count.
             if (skip > 0) { skip--; continue; }
-            if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches()) continue;
+            if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches() || CHECK_PROGRESS.matcher(line).matches()) continue;
             // The cgroup parent is made by the first run on a machine only: which run that is varies.
             if (CGROUP_PARENT.matcher(line).find()) continue;
             if (JAVAC_WARNING.matcher(line).find()) { skip = 2; continue; }
@@ -312,6 +932,30 @@ class Transcripts {
         return Pattern.compile(regex.append(Pattern.quote(expected.substring(from))).toString());
     }
 
+    /**
+     * What --update writes for a command: the chapter's lines if they match (its "..." kept), else
+     * what it printed, without a first build's notes, with the chapter's callouts kept on the lines
+     * that still match.
+     */
+    static List<String> updated(List<String> expected, List<String> printed) {
+        if (matches(normalize(expected), normalize(printed))) return expected;
+        List<String> kept = new ArrayList<>();
+        int skip = 0;
+        for (String line : printed) {
+            if (skip > 0) { skip--; continue; }
+            if (line.startsWith("[jbang] ") || JAVAC_COUNT.matcher(line).matches() || CHECK_PROGRESS.matcher(line).matches()) continue;
+            if (JAVAC_WARNING.matcher(line).find()) { skip = 2; continue; }
+            kept.add(line);
+        }
+        for (int i = 0; i < Math.min(expected.size(), kept.size()); i++) {
+            Matcher callout = CALLOUT.matcher(expected.get(i));
+            if (callout.find() && matches(normalize(List.of(expected.get(i))), normalize(List.of(kept.get(i))))) {
+                kept.set(i, expected.get(i));
+            }
+        }
+        return kept;
+    }
+
     /** The lines that differ, each side with its line in the block. */
     static String diff(List<String> expected, List<String> actual) {
         List<String> a = normalize(expected), b = normalize(actual);
@@ -328,6 +972,7 @@ class Transcripts {
     }
 
     static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) return;
         try (Stream<Path> s = Files.walk(dir)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {

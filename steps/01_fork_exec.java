@@ -6,8 +6,8 @@
 // Usage: jbang steps/01_fork_exec.java run [-e KEY=VALUE]... COMMAND [ARG...]
 // See:   chapters/01-fork-exec.adoc
 //
-//   $ jbang steps/01_fork_exec.java run sh -c 'echo hello from $$; exit 3'; echo "exit=$?"
-//   hello from 4242
+//   $ jbang steps/01_fork_exec.java run sh -c 'echo hello from pid $$; exit 3'; echo "exit=$?"
+//   hello from pid 4242
 //   exit=3
 //
 //JAVA 17+
