@@ -529,6 +529,9 @@ cmd_test() {
   local book_rc=0 rc=0 book_log="$BUILD/test-results/book.log" out tally transcripts=()
   [ -n "$all" ] && transcripts=(--checks)
   apt_install chromium
+  # What the chapters' transcripts type on the host besides the workbook: a registry's API with
+  # curl (chapter 06), a published port with wget (08), a hostile tarball made by python3 (02).
+  apt_install curl wget python3
   cmd_docs --check >"$book_log" 2>&1 &
   local book_pid=$!
   out=$(mktemp) tally=$(mktemp)
