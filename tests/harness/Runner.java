@@ -42,9 +42,13 @@ final class Runner {
     /**
      * One check's outcome; SKIP for a disabled check or a failed assumption (e.g. no cgroup v2 here).
      * {@code method}: the check's method name ("" for a verdict on the whole class, such as what its
-     * runs left behind), by which grading tells the essential checks apart.
+     * runs left behind), by which grading tells the essential checks apart. {@code disabled}: a
+     * SKIP that never started (a condition turned it off, as JOCKER_VM=never does the VM's), not
+     * one whose assumption failed.
      */
-    record CheckRun(String name, Status status, String message, String method) {
+    record CheckRun(String name, Status status, String message, String method, boolean disabled) {
+        CheckRun(String name, Status status, String message, String method) { this(name, status, message, method, false); }
+
         CheckRun(String name, Status status, String message) { this(name, status, message, ""); }
     }
 
@@ -213,7 +217,7 @@ final class Runner {
         @Override
         public void executionSkipped(TestIdentifier id, String reason) {
             ClassRun c = classOf(id);
-            if (id.isTest() && c != null) c.checks.add(new CheckRun(id.getDisplayName(), Status.SKIP, "skipped: " + reason, methodOf(id)));
+            if (id.isTest() && c != null) c.checks.add(new CheckRun(id.getDisplayName(), Status.SKIP, "skipped: " + reason, methodOf(id), true));
         }
 
         @Override
