@@ -1,22 +1,29 @@
 import java.io.IOException;
 import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.Lock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import jocker.kernel.Trees;
@@ -27,15 +34,21 @@ import jocker.kernel.Trees;
  *
  * <p>Step NN is judged by the checks of step NN and the essential checks of the steps before it,
  * first on the reference solutions of the steps before it, then on the learner's own chain (as
- * {@code check NN}). To be quick, a learner's longest chain (01..L, every file there) runs first
- * with every check of steps 01..L; a step whose checks (and the essential ones of the steps before
- * it) all pass there is given those results, and only the other steps are judged in the two phases
- * of {@code check NN}.
+ * {@code check NN}). To be quick, a learner's longest chain (01..L: every file there, none with a
+ * TODO left) runs first with every check of steps 01..L; a step whose checks (and the essential
+ * ones of the steps before it) all pass there is given those results, and only the other steps are
+ * judged in the two phases of {@code check NN}.
+ *
+ * <p>A check class runs once per grading for the same inputs (the step files its script reaches,
+ * byte for byte: {@link #inputs}): a phase whose script is the learner's chain takes the chain's
+ * runs, and learners with the same files (the untouched skeleton of a step, a solution taken with
+ * catch-up) share runs, each with its own paths in the messages.
  *
  * <p>Each check class runs with its own state root, cgroup parent and network (tests/support/), so
- * learners run side by side: two at a time, their check classes on the harness's workers; a class
- * marked {@link RunsAlone} runs with nothing else. A learner's files are copied under
- * build/grades/work/NAME beside a link to the workbook's lib/; the learner's own lib/ is not used.
+ * learners run side by side: two at a time, their check classes on the same {@link Workers}, the
+ * earlier learner's first; a class marked {@link RunsAlone} runs with nothing else. A learner's
+ * files are copied under build/grades/work/NAME beside a link to the workbook's lib/; the learner's
+ * own lib/ is not used.
  */
 final class Grade {
 
@@ -45,22 +58,20 @@ final class Grade {
     final Checks checks;
     final Path out;
     final int learnersAtOnce;
-    final ExecutorService workers;
-    /** Shared by the check classes that may run side by side; a class that runs alone takes it exclusively. */
-    final ReentrantReadWriteLock alone = new ReentrantReadWriteLock(true);
+    final Workers workers;
     final Map<Integer, Path> solutions;
     final int lastStep;
+    /**
+     * Every class run of this grading by what decides its outcome (see {@link #inputs}): a job whose
+     * inputs another job of any learner already has takes that job's run instead of running again.
+     */
+    final Map<String, Shared> runs = new ConcurrentHashMap<>();
 
     Grade(Checks checks, Path out, int learnersAtOnce) {
         this.checks = checks;
         this.out = out;
         this.learnersAtOnce = learnersAtOnce;
-        AtomicInteger n = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(checks.jobs, r -> {
-            Thread t = new Thread(r, "grade-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new Workers(checks.jobs);
         this.solutions = Checks.stepFiles(checks.repo.resolve("solutions"));
         this.lastStep = solutions.keySet().stream().max(Integer::compare).orElse(0);
     }
@@ -109,11 +120,15 @@ final class Grade {
     /** A learner's row. */
     static final class Row {
         final Learner learner;
+        final int order;   // its place among the arguments: the workers take the jobs of earlier learners first
         final Map<Integer, StepGrade> steps = new LinkedHashMap<>();
         long nanos;
         String error;   // the grader could not grade this learner (never the learner's fault)
 
-        Row(Learner learner) { this.learner = learner; }
+        Row(Learner learner, int order) {
+            this.learner = learner;
+            this.order = order;
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -156,6 +171,14 @@ final class Grade {
 
     /** Grades the learners of dirs, writing each one's JUnit XML; verbose: a line as each is done. */
     List<Row> rows(List<Path> dirs, boolean verbose) {
+        try {
+            return gradeAll(dirs, verbose);
+        } finally {
+            workers.close();
+        }
+    }
+
+    private List<Row> gradeAll(List<Path> dirs, boolean verbose) {
         List<Learner> learners = learners(dirs);
         try {
             Files.createDirectories(out);
@@ -175,7 +198,7 @@ final class Grade {
         }
         checks.loadTimings();
         List<Row> rows = new ArrayList<>();
-        for (Learner l : learners) rows.add(new Row(l));
+        for (Learner l : learners) rows.add(new Row(l, rows.size()));
         ExecutorService drivers = Executors.newFixedThreadPool(Math.max(1, Math.min(learnersAtOnce, rows.size())));
         List<Future<?>> futures = new ArrayList<>();
         for (Row row : rows) {
@@ -202,7 +225,6 @@ final class Grade {
                 // the driver reports into its row
             }
         }
-        workers.shutdownNow();
         if (verbose) checks.saveTimings();
         return rows;
     }
@@ -303,14 +325,20 @@ final class Grade {
         ownFiles.forEach((k, f) -> shownAs.put(f, l.files().get(k)));
         List<Integer> graded = ownFiles.keySet().stream().filter(solutions::containsKey).sorted().toList();
 
-        // 1. The longest chain 01..L with every check of steps 01..L.
+        // 1. The longest chain 01..L with every check of steps 01..L. It stops before the first
+        //    step that still has a TODO: every run through that step would stop there (check NN
+        //    does not run a chain through it either), so steps from there on are judged in check
+        //    NN's two phases all the same, and the steps before it would only fail with it.
         int chain = 0;
         while (ownFiles.containsKey(chain + 1) && solutions.containsKey(chain + 1)) chain++;
+        Optional<Map.Entry<Integer, String>> todo = Checks.firstUnfinished(
+                IntStream.rangeClosed(1, chain).boxed().toList(), ownFiles);
+        if (todo.isPresent()) chain = todo.get().getKey() - 1;
         Map<Integer, List<Runner.ClassRun>> onChain = new LinkedHashMap<>();
         boolean chainCompiles = false;
         if (chain > 0) {
             Path script = ownFiles.get(chain);
-            chainCompiles = checks.compileQuietly(script).isEmpty();
+            chainCompiles = compile(script).isEmpty();
             if (chainCompiles) {
                 List<Job> jobs = new ArrayList<>();
                 for (int k = 1; k <= chain; k++) {
@@ -318,8 +346,9 @@ final class Grade {
                         jobs.add(new Job(new Runner.Job(l.name() + "/chain-" + script.getFileName(), script, chain, c, false), k));
                     }
                 }
-                runAll(jobs);
+                runAll(jobs, row.order);
                 for (Job j : jobs) onChain.computeIfAbsent(j.checksStep, k -> new ArrayList<>()).add(j.result);
+                againOnOwnFiles(row, ownFiles, onChain, chain);
             }
         }
 
@@ -364,16 +393,60 @@ final class Grade {
                 g.own.notRun = "the earlier steps are the reference solutions";
             } else if (Checks.firstUnfinished(before, ownFiles).isPresent()) {
                 // as check NN: a run of the learner's chain would stop at that TODO
-                Map.Entry<Integer, String> todo = Checks.firstUnfinished(before, ownFiles).orElseThrow();
-                g.own.notRun = String.format("step %02d still has TODO(%s)", todo.getKey(), todo.getValue());
+                Map.Entry<Integer, String> t = Checks.firstUnfinished(before, ownFiles).orElseThrow();
+                g.own.notRun = String.format("step %02d still has TODO(%s)", t.getKey(), t.getValue());
             } else if (!mineCompiles) {
                 g.own.notRun = String.format("step %02d does not compile", n);
             } else if (compiles(ownFiles.get(n), g.own, shownAs)) {
                 addJobs(jobs, phaseOf, g.own, l.name() + "/own-" + ownFiles.get(n).getFileName(), ownFiles.get(n), n);
             }
         }
-        runAll(jobs);
+        runAll(jobs, row.order);
         for (Job j : jobs) add(phaseOf.get(j), j.result, j.job.essentialOnly() ? essentials(j.job.checks()) : null);
+    }
+
+    /**
+     * A check of step n that an assumption skipped on the chain (of a later step L) may not be
+     * skipped on step n's own file, where {@code check NN} runs it: the containers of step 02 have
+     * no /proc, those of step 01 the host's. Such a class runs again on the learner's steps 01..n,
+     * and that run is step n's. (A check a condition turned off, as JOCKER_VM=never does the VM's,
+     * stays off everywhere.)
+     */
+    void againOnOwnFiles(Row row, Map<Integer, Path> ownFiles, Map<Integer, List<Runner.ClassRun>> onChain, int chain) {
+        List<Job> again = new ArrayList<>();
+        for (int n = 1; n < chain; n++) {
+            List<Runner.ClassRun> runs = onChain.getOrDefault(n, List.of());
+            List<Class<?>> classes = Checks.checksOf(n);
+            for (int i = 0; i < runs.size(); i++) {
+                boolean assumed = runs.get(i).checks.stream().anyMatch(c -> c.status() == Runner.Status.SKIP && !c.disabled());
+                if (!assumed || compile(ownFiles.get(n)).isPresent()) continue;
+                again.add(new Job(new Runner.Job(row.learner.name() + "/own-" + ownFiles.get(n).getFileName(), ownFiles.get(n), n,
+                        classes.get(i), false), n));
+            }
+        }
+        if (again.isEmpty()) return;
+        runAll(again, row.order);
+        for (Job j : again) onChain.get(j.checksStep).set(Checks.checksOf(j.checksStep).indexOf(j.job.checks()), j.result);
+    }
+
+    private final Set<String> compiled = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Builds a step file, quietly; once for all scripts with the same {@link #inputs}: a build
+     * that worked works again (asking JBang costs a JVM even when its cache has the jar).
+     */
+    Optional<JBang.CompileError> compile(Path script) {
+        Optional<Integer> step = Checks.stepFileOf(script);
+        String inputs = step.map(n -> inputs(script, n)).orElse(null);
+        if (inputs != null && compiled.contains(inputs)) return Optional.empty();
+        Optional<JBang.CompileError> e = checks.compileQuietly(script);
+        if (e.isEmpty() && inputs != null) compiled.add(inputs);
+        return e;
+    }
+
+    /** Whether a class run has a failing verdict on the whole class: its set-up, or what its checks left behind. */
+    static boolean classFailed(Runner.ClassRun run) {
+        return run.checks.stream().anyMatch(c -> c.method().isEmpty() && c.status() == Runner.Status.FAIL);
     }
 
     /** Step n's checks and the essential checks of the steps before it, from the runs on the chain. */
@@ -404,7 +477,7 @@ final class Grade {
         p.runs.add(counted);
     }
 
-    private final Map<Class<?>, Set<String>> essentialMethods = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Class<?>, Set<String>> essentialMethods = new ConcurrentHashMap<>();
 
     Set<String> essentials(Class<?> c) {
         return essentialMethods.computeIfAbsent(c, k -> new Runner.Job("", Path.of("."), 0, k, true).selected().stream()
@@ -413,7 +486,7 @@ final class Grade {
 
     /** Compiles a phase's script; a failure is the phase's one failed check, with the compiler's first error. */
     boolean compiles(Path script, Phase phase, Map<Path, Path> shownAs) {
-        Optional<JBang.CompileError> e = checks.compileQuietly(script);
+        Optional<JBang.CompileError> e = compile(script);
         if (e.isEmpty()) return true;
         Path inError = e.get().fileInError().orElse(script);
         Path learners = shownAs.getOrDefault(inError, inError);
@@ -453,33 +526,149 @@ final class Grade {
         }
     }
 
-    /** Runs jobs on the shared workers, the longest first; returns when all are done. */
-    void runAll(List<Job> jobs) {
+    /** A class run that jobs with the same inputs share, and the directory of the script it ran. */
+    record Shared(CompletableFuture<Runner.ClassRun> run, Path dir) {}
+
+    /**
+     * Runs jobs on the workers (the longest first, the jobs of earlier learners before those of
+     * later ones); returns when all are done. A job whose inputs a job of this grading already had
+     * (see {@link #inputs}) takes that job's run, with the paths in its messages made this job's.
+     */
+    void runAll(List<Job> jobs, int order) {
         Map<String, String> parameters = new LinkedHashMap<>(checks.parameters);
         parameters.put("junit.jupiter.execution.timeout.testable.method.default", CHECK_TIMEOUT);
-        List<Future<?>> futures = new ArrayList<>();
-        jobs.stream().sorted(Comparator.comparingDouble((Job j) -> checks.estimateOf(gradeKey(j.job), j.job)).reversed()).forEach(j ->
-                futures.add(workers.submit(() -> {
-                    Lock lock = j.job.runsAlone() ? alone.writeLock() : alone.readLock();
-                    lock.lock();
+        Map<Job, Shared> started = new LinkedHashMap<>();
+        for (Job j : jobs) {
+            String of = inputs(j.job.script(), j.job.step()) + "|" + j.job.checks().getName() + "|";
+            Shared all = j.job.essentialOnly() ? runs.get(of + "all") : null;
+            if (all != null && all.run().isDone() && !classFailed(all.run().join())) {
+                // Every check of the class ran on these inputs (the learner's chain): its essential
+                // checks are among them. Not when the class as a whole failed: what its other checks
+                // did (left behind) may be what failed it.
+                started.put(j, all);
+                continue;
+            }
+            started.put(j, runs.computeIfAbsent(of + j.job.tier(), k -> {
+                CompletableFuture<Runner.ClassRun> run = new CompletableFuture<>();
+                workers.submit(new Workers.Task(j.job.runsAlone(), order, checks.estimateOf(gradeKey(j.job), j.job), () -> {
+                    archive(j.job.script(), j.job.step());
                     long t = System.nanoTime();
+                    Runner.ClassRun result;
                     try {
-                        j.result = Runner.run(j.job, parameters, null);
+                        result = Runner.run(j.job, parameters, null);
                     } catch (RuntimeException | Error e) {
-                        Runner.ClassRun c = new Runner.ClassRun(j.job.checks().getSimpleName());
-                        c.checks.add(new Runner.CheckRun("(" + j.job.checks().getSimpleName() + ")", Runner.Status.FAIL, Runner.describe(e)));
-                        j.result = c;
-                    } finally {
-                        lock.unlock();
+                        result = new Runner.ClassRun(j.job.checks().getSimpleName());
+                        result.checks.add(new Runner.CheckRun("(" + j.job.checks().getSimpleName() + ")", Runner.Status.FAIL, Runner.describe(e)));
                     }
                     checks.measured.put(gradeKey(j.job), (System.nanoTime() - t) / 1e9);
-                })));
-        for (Future<?> f : futures) {
+                    run.complete(result);
+                }));
+                return new Shared(run, j.job.script().getParent());
+            }));
+        }
+        started.forEach((j, shared) -> {
+            Runner.ClassRun result;
             try {
-                f.get();
+                result = shared.run().get();
             } catch (Exception e) {
-                // each job keeps its own failure
+                result = new Runner.ClassRun(j.job.checks().getSimpleName());
+                result.checks.add(new Runner.CheckRun("(" + j.job.checks().getSimpleName() + ")", Runner.Status.FAIL, Runner.describe(e)));
             }
+            Path dir = j.job.script().getParent();
+            j.result = shared.dir().equals(dir) ? result : relabel(result, shared.dir(), dir);
+        });
+    }
+
+    /**
+     * What decides the outcome of a check class on a script: the step it is run as, the script's
+     * name, and the names and bytes of the step files of its directory up to that step (the chain
+     * its //SOURCES reach; the workbook's lib/, image and checks are the same for every job). Two
+     * jobs with the same inputs run the same code against the same checks.
+     */
+    String inputs(Path script, int step) {
+        return inputsOf.computeIfAbsent(script.toAbsolutePath().normalize() + "|" + step, k -> {
+            try {
+                MessageDigest sha = MessageDigest.getInstance("SHA-256");
+                sha.update((step + "|" + script.getFileName() + "|").getBytes(StandardCharsets.UTF_8));
+                for (Map.Entry<Integer, Path> f : Checks.stepFiles(script.getParent()).entrySet()) {
+                    if (f.getKey() > step) continue;
+                    sha.update((f.getValue().getFileName() + "|" + Files.size(f.getValue()) + "|").getBytes(StandardCharsets.UTF_8));
+                    sha.update(Files.readAllBytes(f.getValue()));
+                }
+                return HexFormat.of().formatHex(sha.digest());
+            } catch (IOException | NoSuchAlgorithmException e) {
+                return "unique " + k + " " + System.nanoTime();   // cannot tell: runs on its own
+            }
+        });
+    }
+
+    private final Map<String, String> inputsOf = new ConcurrentHashMap<>();
+
+    /** A run of a script in {@code from}, as if of the same script in {@code to}: the paths its messages name. */
+    Runner.ClassRun relabel(Runner.ClassRun run, Path from, Path to) {
+        List<String[]> swaps = List.of(new String[] {from.toString(), to.toString()},
+                new String[] {checks.shown(from), checks.shown(to)});
+        UnaryOperator<String> swap = text -> {
+            String t = text;
+            // through placeholders, so that one replacement does not rewrite another's result
+            for (int i = 0; i < swaps.size(); i++) t = t.replace(swaps.get(i)[0], "\u0000" + i + "\u0000");
+            for (int i = 0; i < swaps.size(); i++) t = t.replace("\u0000" + i + "\u0000", swaps.get(i)[1]);
+            return t;
+        };
+        Runner.ClassRun copy = new Runner.ClassRun(run.name);
+        copy.nanos = run.nanos;
+        for (Runner.CheckRun c : run.checks) {
+            copy.checks.add(new Runner.CheckRun(swap.apply(c.name()), c.status(), swap.apply(c.message()), c.method(), c.disabled()));
+        }
+        return copy;
+    }
+
+    /** The scripts given a class-data archive (or found to have one), and the dumps under way. */
+    private final Map<Path, CompletableFuture<Void>> archives = new ConcurrentHashMap<>();
+
+    /**
+     * Gives a script a class-data archive before its first check class runs, once. A learner's
+     * copy is a jar of its own in JBang's cache, which the checks never let dump an archive at its
+     * exit (see JBang.resolve), so without one every run and its init process would load all their
+     * classes from the jars: about half a second of CPU more each, a hundred checks of two runs on
+     * average. One run of {@code run busybox true} with {@code -XX:ArchiveClassesAtExit} (what
+     * JBang's //CDS does on a learner's own first run), in a state root, cgroup parent and network
+     * of its own that are removed after it, dumps the archive under the learner's work directory;
+     * the script's runs, and their init processes, start from it. A run that fails or hangs (30 s)
+     * leaves no archive: the checks run without one.
+     */
+    void archive(Path script, int step) {
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> other = archives.putIfAbsent(script, mine);
+        if (other != null) {
+            other.join();
+            return;
+        }
+        try {
+            if (JBang.compile(script).isPresent() || JBang.hasArchive(script)) return;
+            Path jsa = script.getParent().resolveSibling("cds").resolve(script.getFileName() + ".jsa");
+            Path dumping = jsa.resolveSibling(script.getFileName() + ".jsa.tmp");
+            Files.createDirectories(jsa.getParent());
+            Files.deleteIfExists(dumping);
+            Map<String, String> p = new LinkedHashMap<>(checks.parameters);
+            p.put("jocker.script", script.toString());
+            p.put("jocker.step", Integer.toString(step));
+            Jocker jocker = Jocker.open(k -> Optional.ofNullable(p.get(k)));
+            try {
+                // sh -c SCRIPT FILE JAVA ARGS...: the java command with the flag after its first word.
+                jocker.runUnder(List.of("sh", "-c", "j=$1; shift; exec \"$j\" \"-XX:ArchiveClassesAtExit=$0\" \"$@\"",
+                        dumping.toString()), jocker.container("true"));
+            } finally {
+                Cleanup.close(jocker);
+            }
+            if (Files.isRegularFile(dumping) && Files.size(dumping) > 0) {
+                Files.move(dumping, jsa, StandardCopyOption.REPLACE_EXISTING);
+                JBang.useArchive(script, jsa);
+            }
+        } catch (IOException | RuntimeException e) {
+            // the checks run without an archive
+        } finally {
+            mine.complete(null);
         }
     }
 
@@ -492,6 +681,82 @@ final class Grade {
     /** A fresh steps directory under base, beside a link lib to the workbook's lib/. */
     Path stepsDir(Path base) throws IOException {
         return checks.freshSteps(base);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The workers
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * The workers every learner's check classes run on. A job that runs alone ({@link RunsAlone})
+     * goes first: while one waits, no other job starts, and it starts when none runs. The others go
+     * by learner (the jobs of an earlier learner first, so that rows are done in order and a later
+     * learner's jobs fill the gaps of an earlier one's), then the longest first.
+     */
+    static final class Workers {
+        /** A job for the workers. */
+        record Task(boolean alone, int order, double estimate, Runnable body) {}
+
+        private static final Comparator<Task> FIRST = Comparator.comparing((Task t) -> !t.alone())
+                .thenComparingInt(Task::order).thenComparing(Comparator.comparingDouble(Task::estimate).reversed());
+
+        private final PriorityQueue<Task> pending = new PriorityQueue<>(FIRST);
+        private final List<Thread> threads = new ArrayList<>();
+        private int running;
+        private boolean aloneRunning;
+        private boolean closed;
+
+        Workers(int n) {
+            for (int i = 1; i <= n; i++) {
+                Thread t = new Thread(this::work, "grade-" + i);
+                t.setDaemon(true);
+                threads.add(t);
+                t.start();
+            }
+        }
+
+        synchronized void submit(Task t) {
+            pending.add(t);
+            notifyAll();
+        }
+
+        /** Ends the workers once nothing is pending. */
+        synchronized void close() {
+            closed = true;
+            notifyAll();
+        }
+
+        private void work() {
+            while (true) {
+                Task t;
+                synchronized (this) {
+                    while (true) {
+                        Task head = pending.peek();
+                        if (head != null && !aloneRunning && (!head.alone() || running == 0)) break;
+                        if (head == null && closed) return;
+                        try {
+                            wait();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    t = pending.poll();
+                    running++;
+                    aloneRunning = t.alone();
+                }
+                try {
+                    t.body().run();
+                } catch (RuntimeException | Error e) {
+                    System.err.println("checks: a grading job failed unexpectedly: " + Runner.describe(e));
+                } finally {
+                    synchronized (this) {
+                        running--;
+                        if (t.alone()) aloneRunning = false;
+                        notifyAll();
+                    }
+                }
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------
