@@ -551,7 +551,6 @@ final class Grade {
             started.put(j, runs.computeIfAbsent(of + j.job.tier(), k -> {
                 CompletableFuture<Runner.ClassRun> run = new CompletableFuture<>();
                 workers.submit(new Workers.Task(j.job.runsAlone(), order, checks.estimateOf(gradeKey(j.job), j.job), () -> {
-                    archive(j.job.script(), j.job.step());
                     long t = System.nanoTime();
                     Runner.ClassRun result;
                     try {
@@ -621,55 +620,6 @@ final class Grade {
             copy.checks.add(new Runner.CheckRun(swap.apply(c.name()), c.status(), swap.apply(c.message()), c.method(), c.disabled()));
         }
         return copy;
-    }
-
-    /** The scripts given a class-data archive (or found to have one), and the dumps under way. */
-    private final Map<Path, CompletableFuture<Void>> archives = new ConcurrentHashMap<>();
-
-    /**
-     * Gives a script a class-data archive before its first check class runs, once. A learner's
-     * copy is a jar of its own in JBang's cache, which the checks never let dump an archive at its
-     * exit (see JBang.resolve), so without one every run and its init process would load all their
-     * classes from the jars: about half a second of CPU more each, a hundred checks of two runs on
-     * average. One run of {@code run busybox true} with {@code -XX:ArchiveClassesAtExit} (what
-     * JBang's //CDS does on a learner's own first run), in a state root, cgroup parent and network
-     * of its own that are removed after it, dumps the archive under the learner's work directory;
-     * the script's runs, and their init processes, start from it. A run that fails or hangs (30 s)
-     * leaves no archive: the checks run without one.
-     */
-    void archive(Path script, int step) {
-        CompletableFuture<Void> mine = new CompletableFuture<>();
-        CompletableFuture<Void> other = archives.putIfAbsent(script, mine);
-        if (other != null) {
-            other.join();
-            return;
-        }
-        try {
-            if (JBang.compile(script).isPresent() || JBang.hasArchive(script)) return;
-            Path jsa = script.getParent().resolveSibling("cds").resolve(script.getFileName() + ".jsa");
-            Path dumping = jsa.resolveSibling(script.getFileName() + ".jsa.tmp");
-            Files.createDirectories(jsa.getParent());
-            Files.deleteIfExists(dumping);
-            Map<String, String> p = new LinkedHashMap<>(checks.parameters);
-            p.put("jocker.script", script.toString());
-            p.put("jocker.step", Integer.toString(step));
-            Jocker jocker = Jocker.open(k -> Optional.ofNullable(p.get(k)));
-            try {
-                // sh -c SCRIPT FILE JAVA ARGS...: the java command with the flag after its first word.
-                jocker.runUnder(List.of("sh", "-c", "j=$1; shift; exec \"$j\" \"-XX:ArchiveClassesAtExit=$0\" \"$@\"",
-                        dumping.toString()), jocker.container("true"));
-            } finally {
-                Cleanup.close(jocker);
-            }
-            if (Files.isRegularFile(dumping) && Files.size(dumping) > 0) {
-                Files.move(dumping, jsa, StandardCopyOption.REPLACE_EXISTING);
-                JBang.useArchive(script, jsa);
-            }
-        } catch (IOException | RuntimeException e) {
-            // the checks run without an archive
-        } finally {
-            mine.complete(null);
-        }
     }
 
     /** A job's timing key without the learner's name, so that the next grading orders by it. */

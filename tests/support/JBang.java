@@ -102,23 +102,6 @@ final class JBang {
         }
     }
 
-    /** Whether the script runs with a class-data archive: JBang's (//CDS), or one given by {@link #useArchive}. */
-    static boolean hasArchive(Path script) {
-        return javaCommand(script).stream().anyMatch(w -> w.startsWith("-XX:SharedArchiveFile="));
-    }
-
-    /**
-     * From now on the script runs with this class-data archive, which its runs hand on to their
-     * init process (grading makes one for a learner's copy, as a learner's own first run would).
-     */
-    static void useArchive(Path script, Path archive) {
-        List<String> command = new ArrayList<>(javaCommand(script));
-        if (!command.get(0).endsWith("java")) return;   // the jbang launcher: it has its own
-        command.removeIf(w -> w.startsWith("-XX:SharedArchiveFile="));
-        command.add(1, "-XX:SharedArchiveFile=" + archive);
-        COMMANDS.put(script.toAbsolutePath().normalize(), List.copyOf(command));
-    }
-
     private static List<String> resolve(Path script) {
         Optional<String> classpath = jbangClasspath();
         if (classpath.isEmpty() || "jbang".equals(System.getProperty("jocker.launcher"))) {
