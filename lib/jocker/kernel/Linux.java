@@ -132,6 +132,7 @@ public final class Linux {
         // up front: a short-lived JVM would spend most of its jnr start there. Its reflection
         // loader binds a function on its first call instead.
         if (System.getProperty("jnr.ffi.asm.enabled") == null) System.setProperty("jnr.ffi.asm.enabled", "false");
+        NativeStub.useCachedCopy();   // and jffi's C part from a cache, not a new copy in /tmp
     }
 
     private static final LibC libc = LibraryLoader.create(LibC.class).load("c");
