@@ -1,9 +1,10 @@
 package jocker.runtime;
 
+import java.io.FileInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -126,8 +127,12 @@ public final class Container {
 
     /** A fresh directory with a new random id, like Docker's 64 hex digits, and state "creating". */
     private static Container makeDirectory(Config config, ContainerRuntime runtime) throws IOException {
+        // 32 bytes from the kernel's random source, as Docker takes them (Go's crypto/rand).
+        // SecureRandom reads the same device, after loading the JDK's security providers first.
         byte[] random = new byte[32];
-        new SecureRandom().nextBytes(random);
+        try (InputStream in = new FileInputStream("/dev/urandom")) {
+            if (in.readNBytes(random, 0, random.length) != random.length) throw new IOException("short read from /dev/urandom");
+        }
         String id = HexFormat.of().formatHex(random);
         Path dir = containersDir().resolve(id);
         Container c;
