@@ -77,11 +77,15 @@ final class Jocker {
     private final Path root;
     private final String cgroupParent;
     private final TestNetwork network;
+    private final boolean networkNone; // see open(parameters, checkStep)
     private final List<Running> runs; // shared with the copies made by withScript
     private final List<String> killed;
 
+    /** The first step whose containers get a network (a bridge, a veth, NAT) unless told otherwise. */
+    static final int NETWORK_STEP = 8;
+
     private Jocker(Path script, int step, Path image, Path repo, Path root, String cgroupParent, TestNetwork network,
-            List<Running> runs, List<String> killed) {
+            boolean networkNone, List<Running> runs, List<String> killed) {
         this.script = script;
         this.step = step;
         this.image = image;
@@ -89,6 +93,7 @@ final class Jocker {
         this.root = root;
         this.cgroupParent = cgroupParent;
         this.network = network;
+        this.networkNone = networkNone;
         this.runs = runs;
         this.killed = killed;
     }
@@ -98,6 +103,18 @@ final class Jocker {
      * configuration parameter lookup), a fresh state root and a cgroup parent of its own.
      */
     static Jocker open(Function<String, Optional<String>> parameters) throws IOException {
+        return open(parameters, 0);
+    }
+
+    /**
+     * As {@link #open(Function)}, for the checks of step {@code checkStep}. When those are checks of
+     * a step before {@link #NETWORK_STEP} run on a later step's file (an earlier step's checks on the
+     * final solution, or on a learner's whole chain), its runs get {@code JOCKER_NETWORK=none}
+     * unless a check asks for a network itself: what those checks judge does not need one, and a
+     * bridge, a veth pair and their ip and iptables commands cost each run about a quarter of a
+     * second of CPU. Step 08's own checks judge the network.
+     */
+    static Jocker open(Function<String, Optional<String>> parameters, int checkStep) throws IOException {
         Cleanup.refuseWhileStopping();
         Path script = parameters.apply("jocker.script").filter(s -> !s.isBlank()).map(Path::of)
                 .orElseThrow(() -> new IllegalStateException(
@@ -116,8 +133,9 @@ final class Jocker {
         Path root = Files.createTempDirectory("jocker-check-root-");
         Files.createDirectories(root.resolve("images"));
         Files.createSymbolicLink(root.resolve("images").resolve("busybox.tar"), image);
+        boolean networkNone = checkStep > 0 && checkStep < NETWORK_STEP && step >= NETWORK_STEP;
         Jocker jocker = new Jocker(script, step, image, repo, root, "jocker-test-" + hex(6), TestNetwork.make(),
-                new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>());
+                networkNone, new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>());
         Cleanup.register(jocker);
         return jocker;
     }
@@ -128,7 +146,7 @@ final class Jocker {
      */
     Jocker withScript(Path otherScript, int otherStep) {
         return new Jocker(otherScript.toAbsolutePath().normalize(), otherStep, image, repo, root, cgroupParent, network,
-                runs, killed);
+                networkNone && otherStep >= NETWORK_STEP, runs, killed);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -199,6 +217,12 @@ final class Jocker {
         var m = Pattern.compile("^(\\d\\d)_.*\\.java$").matcher(file.getFileName().toString());
         if (!m.matches()) throw new IllegalArgumentException("not a step file (NN_name.java): " + file);
         return Integer.parseInt(m.group(1));
+    }
+
+    /** The step a check class judges, from its name ({@code Step03Checks} is 3); 0 for any other class. */
+    static int stepOfChecks(Class<?> checks) {
+        var m = Pattern.compile("^Step(\\d\\d)\\D.*").matcher(checks.getSimpleName());
+        return m.matches() ? Integer.parseInt(m.group(1)) : 0;
     }
 
     /** The container directories left under {@code $JOCKER_ROOT/containers}. */
@@ -319,6 +343,7 @@ final class Jocker {
             e.put("JOCKER_ROOT", root.toString());
             e.put("JOCKER_CGROUP_PARENT", cgroupParent);
             e.putAll(network.environment());
+            if (networkNone) e.put("JOCKER_NETWORK", "none");   // a check's own env, or --network, overrides it
             e.putAll(env);
             long started = System.nanoTime();
             Process p = pb.start();
@@ -357,7 +382,13 @@ final class Jocker {
             killed.add("run " + r.pid() + " still ran after its check, killed with its children: "
                     + r.shown.stream().map(Jocker::shellQuote).collect(Collectors.joining(" ")));
         }
-        runs.removeIf(r -> !r.process.isAlive());
+        // A run its check never awaited (it ended on its own, or was killed above) still has its
+        // output files in /tmp: await deletes them, so this does it for the others.
+        runs.removeIf(r -> {
+            if (r.process.isAlive()) return false;
+            r.deleteOutput();
+            return true;
+        });
     }
 
     /** What {@link #stopRuns} killed, and the runs it could not kill. */
@@ -446,13 +477,18 @@ final class Jocker {
             Duration took = Duration.ofNanos(System.nanoTime() - started);
             Result r = new Result(shown, timedOut || process.isAlive() ? -1 : process.exitValue(),
                     read(out), read(err), took, timedOut);
+            deleteOutput();
+            return r;
+        }
+
+        /** Deletes the files the run's stdout and stderr went to. */
+        void deleteOutput() {
             try {
                 if (out != null) Files.deleteIfExists(out);
                 if (err != null) Files.deleteIfExists(err);
             } catch (IOException ignored) {
                 // temp files
             }
-            return r;
         }
 
         Result await() { return await(TIMEOUT); }

@@ -77,7 +77,7 @@ public final class JockerExtension implements BeforeAllCallback, AfterEachCallba
         ExtensionContext classContext = c;
         return classContext.getStore(NAMESPACE).getOrComputeIfAbsent(KEY, k -> {
             try {
-                return Jocker.open(classContext::getConfigurationParameter);
+                return Jocker.open(classContext::getConfigurationParameter, Jocker.stepOfChecks(classContext.getRequiredTestClass()));
             } catch (IOException e) {
                 throw new ParameterResolutionException("failed to make a state root: " + e, e);
             }
