@@ -18,8 +18,8 @@
 // The host a transcript needs. What some commands print depends on the machine, not on the
 // workbook: which cgroup trees it has, whether its PID 1 is systemd. Such a block says so with
 // host=CONDITION in its brackets, and runs only on a host where the condition holds; elsewhere it
-// is reported ("05-cgroups.adoc:312 shows a cgroup v2 host; this host is cgroup-hybrid: not
-// replayed") and counted, never dropped silently. A chapter may pair two such blocks, one for the
+// is reported ("chapters/05-cgroups.adoc:46 shows a cgroup v2 host; this host is cgroup-hybrid:
+// not replayed") and counted in the last line, never dropped silently. A chapter may pair two such blocks, one for the
 // learners' VM (cgroup v2, systemd) and one for this book's CI machine (hybrid, no systemd). The
 // conditions (the cgroup layout is lib/jocker/cgroups/Cgroups.detect's, as the runtime sees it):
 //   cgroup-v2        every controller on cgroup2 (/sys/fs/cgroup), no v1 tree: the workshop VM
