@@ -15,6 +15,25 @@
 //
 // with steps=done in the brackets for a transcript taken once the chapter's TODOs are done.
 //
+// The host a transcript needs. What some commands print depends on the machine, not on the
+// workbook: which cgroup trees it has, whether its PID 1 is systemd. Such a block says so with
+// host=CONDITION in its brackets, and runs only on a host where the condition holds; elsewhere it
+// is reported ("chapters/05-cgroups.adoc:46 shows a cgroup v2 host; this host is cgroup-hybrid:
+// not replayed") and counted in the last line, never dropped silently. A chapter may pair two such blocks, one for the
+// learners' VM (cgroup v2, systemd) and one for this book's CI machine (hybrid, no systemd). The
+// conditions (the cgroup layout is lib/jocker/cgroups/Cgroups.detect's, as the runtime sees it):
+//   cgroup-v2        every controller on cgroup2 (/sys/fs/cgroup), no v1 tree: the workshop VM
+//   cgroup-hybrid    v1 trees for the controllers, and a cgroup2 mount beside them: the CI machine
+//   cgroup-v1        v1 trees only
+//   systemd          PID 1 is systemd (which makes / a shared mount at boot)
+//   !CONDITION       the condition does not hold;  A+B  both hold
+//
+// A block shown from a file that the suite writes, not from a command typed here (what the
+// cgroup v2 test VM printed), says from=PATH (relative to ROOT) and starts with a "# " line that
+// says what ran there; the rest of the block is compared with the file as a command's output is.
+// When the file is not there (the VM runs in ./build.sh test, on a host that is not cgroup v2
+// itself) the block is reported as not verified, with that reason.
+//
 // How they run. A chapter's transcripts run in order, in one bash session, as a reader types them
 // into one terminal: variables, the working directory and background jobs (&, $!, wait) carry
 // from one command to the next and from one block to the next. Each "$ " line (a trailing \
@@ -42,6 +61,13 @@
 //                              embedded busybox image, pushed by skopeo as OCI, created 20 days
 //                              before), hello:v1 (the same, OCI) and hello:v2s2 (Docker schema 2)
 //   8080                       a free port with 4 digits (a published port)
+// and what differs from host to host, mapped to what the chapters show:
+//   /user.slice/user-1000.slice/session-3.scope
+//                              the session's own cgroup (a login shell's on a systemd machine), in
+//                              whichever tree /proc/self/cgroup names one other than /
+//   Debian GNU/Linux 12 (bookworm)  the host's PRETTY_NAME in /etc/os-release
+//   6.18.44-fc-v657            the host's kernel release (uname -r)
+//   /usr/lib/jvm/java-17-openjdk-amd64  the JDK that runs the workbook (JBang's, this JVM's too)
 // The session has an IPC namespace of its own (ipcmk's ids start at 0 there) and every signal at
 // its default disposition.
 // A 12-digit id that a command printed and a later command uses (diff fb2efc81685b) is the id the
@@ -51,7 +77,8 @@
 // once the parts that differ from run to run are set aside on both sides: times ("1.53 s",
 // "12 ms"), hexadecimal ids of 12 digits and more (a chapter may write a path's id as ID or cut
 // it, 46a5...), check tokens (tok...), "N at a time", pids (those of "[pid N]", "pid N" and what
-// posix_spawn returns, wherever they appear), file descriptors of pipe2 and close, and other
+// posix_spawn returns, and the kernel log's "pid=N" and "Killed process N", wherever they appear),
+// the kernel log's time stamps ("[ 2248.805398]"), file descriptors of pipe2 and close, and other
 // numbers of 4 digits and more, which must only match one to one: the same number in the same
 // places. A chapter's line "..." stands for any number of lines, and "..." within a line for any
 // text. The shell's own notices of its jobs ("bash: line 3: 4242 Killed ...") and the check
@@ -63,6 +90,8 @@
 // Exit 0 when every transcript matches, 1 with a diff per mismatch, 125 on a usage error.
 //
 //JAVA 17+
+//SOURCES ../lib/jocker/cgroups/Cgroups.java ../lib/jocker/kernel/MountInfo.java ../lib/jocker/kernel/Trace.java
+//SOURCES ../lib/jocker/runtime/ContainerError.java ../lib/jocker/runtime/Log.java
 
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -92,6 +121,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import jocker.cgroups.Cgroups;
+import jocker.kernel.MountInfo;
+
 class Transcripts {
     static final Pattern BLOCK = Pattern.compile("^\\[source,console,(.*\\b)?role=transcript\\b(.*)\\]$");
     static final Pattern STEP = Pattern.compile("^(\\d\\d)_.*\\.java$");
@@ -107,7 +139,12 @@ class Transcripts {
         long shownLines() { return expected.stream().filter(l -> !l.equals("...")).count(); }
     }
 
-    record Block(Path chapter, int line, boolean done, boolean check, List<Command> commands, int start, int end) {}
+    /**
+     * A transcript block: where it is, its commands, and from its brackets: steps=done, host=CONDITION
+     * (null: any host), from=PATH (null: its commands run here; else the file its output is compared with).
+     */
+    record Block(Path chapter, int line, boolean done, boolean check, List<Command> commands, int start, int end,
+            String host, String from) {}
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) usage();
@@ -131,8 +168,12 @@ class Transcripts {
         prepareWork(root, work);
 
         long started = System.nanoTime();
-        int ran = 0, skipped = 0;
+        int ran = 0, skipped = 0, unverified = 0;
+        // Blocks for another host, by the condition they need: "cgroup-v2" -> 5.
+        Map<String, Integer> otherHost = new LinkedHashMap<>();
         List<String> failures = new ArrayList<>();
+        Machine machine = Machine.detect();
+        System.out.println("transcripts: this host is " + machine.cgroups + ", its PID 1 is " + machine.pid1);
         Host host = new Host(root);
         try {
             for (Path chapter : chapters) {
@@ -140,14 +181,45 @@ class Transcripts {
                 int nn = Integer.parseInt(chapter.getFileName().toString().substring(0, 2));
                 List<Block> blocks = new ArrayList<>();
                 for (Block b : parse(chapter, lines)) {
-                    if (b.check() && !checks) skipped++;
-                    else blocks.add(b);
+                    String where = root.relativize(chapter) + ":" + b.line();
+                    if (b.host() != null && !machine.holds(b.host())) {
+                        // Said, and counted: a block for another host is not a pass.
+                        System.out.println("transcripts: " + where + " " + machine.mismatch(b.host()) + ": not replayed");
+                        otherHost.merge(b.host(), 1, Integer::sum);
+                    } else if (b.from() != null && !Files.isRegularFile(root.resolve(b.from()))) {
+                        System.out.println("transcripts: " + where + " shows what " + b.from() + " holds, and this host has no such"
+                                + " file (the suite writes it on some hosts only): not verified");
+                        unverified++;
+                    } else if (b.check() && !checks) {
+                        skipped++;
+                    } else {
+                        blocks.add(b);
+                    }
                 }
                 if (blocks.isEmpty()) continue;
                 Map<Block, List<List<String>>> rewrite = new LinkedHashMap<>();
                 long chapterStarted = System.nanoTime();
-                try (Chapter run = new Chapter(root, work, host, blocks)) {
+                List<Block> typed = blocks.stream().filter(b -> b.from() == null).toList();
+                try (Chapter run = typed.isEmpty() ? null : new Chapter(root, work, host, typed)) {
                     for (Block block : blocks) {
+                        if (block.from() != null) {
+                            // Not run here: compared with the file the suite wrote.
+                            ran++;
+                            String where = root.relativize(chapter) + ":" + block.line();
+                            Command command = block.commands().get(0);
+                            List<String> printed = new ArrayList<>();
+                            for (String l : Files.readAllLines(root.resolve(block.from()))) printed.add(Machine.shown(l));
+                            List<String> expected = new ArrayList<>(List.of("# " + command.text())), actual = new ArrayList<>(expected);
+                            expected.addAll(command.expected());
+                            actual.addAll(printed);
+                            boolean same = matches(normalize(expected), normalize(actual));
+                            if (!same) {
+                                failures.add(where + ": the transcript differs from " + block.from() + "\n" + diff(expected, actual));
+                                rewrite.put(block, List.of(List.of("# " + command.text()), updated(command.expected(), printed)));
+                            }
+                            System.out.println("transcripts: " + where + " " + (same ? "ok" : "DIFFERS") + " (compared with " + block.from() + ")");
+                            continue;
+                        }
                         setSteps(root, work, nn, block.done());
                         List<String> expected = new ArrayList<>(), actual = new ArrayList<>();
                         List<List<String>> outputs = run.block(block);
@@ -179,7 +251,7 @@ class Transcripts {
                         }
                         System.out.println("transcripts: " + where + " " + (same ? "ok" : "DIFFERS"));
                     }
-                    String left = run.finish();
+                    String left = run == null ? "" : run.finish();
                     if (!left.isEmpty()) failures.add(root.relativize(chapter) + ": " + left);
                     System.out.printf("transcripts: %s: %d transcript(s) in %.0f s%n", root.relativize(chapter), blocks.size(),
                             (System.nanoTime() - chapterStarted) / 1e9);
@@ -206,8 +278,17 @@ class Transcripts {
             String left = host.leftovers();
             if (!left.isEmpty()) failures.add(left);
         }
+        List<String> notRun = new ArrayList<>();
+        if (skipped > 0) notRun.add(skipped + " of ./build.sh check left to --checks");
+        if (!otherHost.isEmpty()) {
+            List<String> which = new ArrayList<>();
+            otherHost.forEach((condition, n) -> which.add(n + " " + condition));
+            notRun.add(otherHost.values().stream().mapToInt(Integer::intValue).sum() + " for another host (" + String.join(", ", which)
+                    + "; this host is " + machine.cgroups + ", PID 1 " + machine.pid1 + ")");
+        }
+        if (unverified > 0) notRun.add(unverified + " whose file this host has not (see above)");
         System.out.printf("transcripts: %d transcript(s) run in %.0f s%s%n", ran, (System.nanoTime() - started) / 1e9,
-                skipped > 0 ? ", " + skipped + " of ./build.sh check left to --checks" : "");
+                notRun.isEmpty() ? "" : "; not run: " + String.join(", ", notRun));
         if (!failures.isEmpty()) {
             failures.forEach(f -> System.out.println("transcripts: " + f));
             System.out.println("transcripts: " + failures.size() + " failure(s): transcripts in the chapters differ from what the"
@@ -226,11 +307,27 @@ class Transcripts {
         for (int i = 0; i < lines.size(); i++) {
             Matcher m = BLOCK.matcher(lines.get(i));
             if (!m.matches() || i + 1 >= lines.size() || !lines.get(i + 1).equals("----")) continue;
-            boolean done = lines.get(i).contains("steps=done");
+            Map<String, String> attributes = attributes(lines.get(i));
+            boolean done = "done".equals(attributes.get("steps"));
+            String host = attributes.get("host"), from = attributes.get("from");
+            if (host != null) {
+                String bad = Machine.unknown(host);
+                if (bad != null) throw new IllegalStateException(chapter + ":" + (i + 1) + ": host=" + host + ": no such condition: "
+                        + bad + " (see docs/Transcripts.java: " + String.join(", ", Machine.CONDITIONS) + ")");
+            }
             int start = i + 2, end = start;
             while (end < lines.size() && !lines.get(end).equals("----")) end++;
             List<Command> commands = new ArrayList<>();
             boolean check = false;
+            if (from != null) {
+                // What ran elsewhere ("# ..."), then what it printed: compared with the file.
+                if (start == end || !lines.get(start).startsWith("# ")) throw new IllegalStateException(chapter + ":" + (start + 1)
+                        + ": a transcript from=" + from + " starts with a \"# \" line that says what ran");
+                commands.add(new Command(lines.get(start).substring(2), new ArrayList<>(lines.subList(start + 1, end)), start));
+                blocks.add(new Block(chapter, i + 1, done, false, commands, start, end, host, from));
+                i = end;
+                continue;
+            }
             for (int j = start; j < end; ) {
                 if (!lines.get(j).startsWith("$ ")) throw new IllegalStateException(chapter + ":" + (j + 1)
                         + ": a transcript starts with a \"$ \" line");
@@ -253,10 +350,20 @@ class Transcripts {
                 check |= text.toString().contains("./build.sh check") || text.toString().contains("vm.sh check");
                 commands.add(new Command(text.toString(), expected, first));
             }
-            blocks.add(new Block(chapter, i + 1, done, check, commands, start, end));
+            blocks.add(new Block(chapter, i + 1, done, check, commands, start, end, host, from));
             i = end;
         }
         return blocks;
+    }
+
+    /** The named attributes of a block's brackets: [source,console,role=transcript,host=cgroup-v2] has role and host. */
+    static Map<String, String> attributes(String line) {
+        Map<String, String> named = new LinkedHashMap<>();
+        for (String a : line.substring(1, line.length() - 1).split(",")) {
+            int eq = a.indexOf('=');
+            if (eq > 0) named.put(a.substring(0, eq).strip(), a.substring(eq + 1).strip().replaceAll("^\"(.*)\"$", "$1"));
+        }
+        return named;
     }
 
     /** A command that goes on on the next line: a trailing \\, or a quote still open. */
@@ -404,6 +511,123 @@ class Transcripts {
         @Override
         public void close() {
             if (registry != null) registry.close();
+        }
+    }
+
+    /**
+     * What this host is, for the blocks that say host=CONDITION: its cgroup layout (as the runtime
+     * finds it, Cgroups.detect) and its PID 1; and the details that differ from host to host, each
+     * with what the chapters show instead.
+     */
+    static final class Machine {
+        static final List<String> CONDITIONS = List.of("cgroup-v2", "cgroup-hybrid", "cgroup-v1", "systemd");
+        /** How a chapter's condition reads in a sentence: "05:312 shows a cgroup v2 host". */
+        static final Map<String, String> SHOWS = Map.of(
+                "cgroup-v2", "a cgroup v2 host", "cgroup-hybrid", "a host with hybrid cgroups (v1 trees and a cgroup2 mount)",
+                "cgroup-v1", "a cgroup v1 host", "systemd", "a host whose PID 1 is systemd");
+        static final Map<String, String> SHOWS_NOT = Map.of(
+                "cgroup-v2", "a host that is not pure cgroup v2", "cgroup-hybrid", "a host without hybrid cgroups",
+                "cgroup-v1", "a host that is not cgroup v1", "systemd", "a host whose PID 1 is not systemd");
+
+        /** cgroup-v2, cgroup-hybrid, cgroup-v1, or none (no cgroup tree serves a controller). */
+        final String cgroups;
+        /** The name of PID 1 (/proc/1/comm). */
+        final String pid1;
+
+        Machine(String cgroups, String pid1) {
+            this.cgroups = cgroups;
+            this.pid1 = pid1;
+        }
+
+        static Machine detect() {
+            Cgroups.Layout layout = Cgroups.detect();
+            boolean v1 = false, v2 = false;
+            for (String c : knownControllers()) {
+                Cgroups.Hierarchy h = layout.of(c);
+                if (h == null) continue;
+                if (h.version() == Cgroups.Version.V1) v1 = true;
+                else v2 = true;
+            }
+            boolean cgroup2 = MountInfo.read().stream().anyMatch(m -> m.fsType().equals("cgroup2"));
+            String cgroups = v1 ? (cgroup2 ? "cgroup-hybrid" : "cgroup-v1") : v2 ? "cgroup-v2" : "none";
+            String pid1;
+            try {
+                pid1 = Files.readString(Path.of("/proc/1/comm")).strip();
+            } catch (IOException e) {
+                pid1 = "unknown";
+            }
+            return new Machine(cgroups, pid1);
+        }
+
+        /** The controllers this kernel has (/proc/cgroups), whichever tree serves them. */
+        static List<String> knownControllers() {
+            try {
+                return Files.readAllLines(Path.of("/proc/cgroups")).stream().filter(l -> !l.startsWith("#") && !l.isBlank())
+                        .map(l -> l.split("\\s+")[0]).toList();
+            } catch (IOException e) {
+                return List.of();
+            }
+        }
+
+        /** The first unknown condition of an expression such as "cgroup-v2+!systemd", or null. */
+        static String unknown(String expression) {
+            for (String term : expression.split("\\+")) {
+                String c = term.startsWith("!") ? term.substring(1) : term;
+                if (!CONDITIONS.contains(c)) return term;
+            }
+            return null;
+        }
+
+        boolean holds(String expression) {
+            for (String term : expression.split("\\+")) {
+                boolean not = term.startsWith("!");
+                if (holdsOne(not ? term.substring(1) : term) == not) return false;
+            }
+            return true;
+        }
+
+        boolean holdsOne(String condition) {
+            return condition.equals("systemd") ? pid1.equals("systemd") : condition.equals(cgroups);
+        }
+
+        /** Why a block for {@code expression} does not run here: "shows a cgroup v2 host; this host is cgroup-hybrid". */
+        String mismatch(String expression) {
+            List<String> shows = new ArrayList<>(), is = new ArrayList<>();
+            for (String term : expression.split("\\+")) {
+                boolean not = term.startsWith("!");
+                String c = not ? term.substring(1) : term;
+                if (holdsOne(c) != not) continue;
+                shows.add((not ? SHOWS_NOT : SHOWS).get(c));
+                is.add(c.equals("systemd") ? "this host's PID 1 is " + pid1 : "this host is " + cgroups);
+            }
+            return "shows " + String.join(" and ", shows) + "; " + String.join(", ", is);
+        }
+
+        static final List<String[]> DETAILS = details();
+
+        /** A line as a chapter shows it: this host's details replaced by what the chapters show. */
+        static String shown(String printed) {
+            String text = printed;
+            for (String[] d : DETAILS) text = text.replace(d[1], d[0]);
+            return text;
+        }
+
+        /** What differs from host to host in what commands print, each with what the chapters show. */
+        static List<String[]> details() {
+            List<String[]> shown = new ArrayList<>();
+            String javaHome = System.getProperty("java.home");
+            if (javaHome != null) shown.add(new String[] {"/usr/lib/jvm/java-17-openjdk-amd64", javaHome});
+            try {
+                for (String l : Files.readAllLines(Path.of("/etc/os-release"))) {
+                    if (l.startsWith("PRETTY_NAME=")) shown.add(new String[] {"Debian GNU/Linux 12 (bookworm)",
+                            l.substring("PRETTY_NAME=".length()).replaceAll("^\"(.*)\"$", "$1")});
+                }
+            } catch (IOException e) {
+                // no os-release: nothing to map
+            }
+            shown.add(new String[] {"6.18.44-fc-v657", System.getProperty("os.version")});
+            shown.removeIf(n -> n[1] == null || n[1].isEmpty() || n[0].equals(n[1]));
+            return shown;
         }
     }
 
@@ -566,6 +790,9 @@ class Transcripts {
         final String mark = "@@transcript-" + hex(12) + "-";
         /** Chapter text to the text that runs, and what runs prints back to the chapter's text, in order. */
         final List<String[]> names = new ArrayList<>();
+        /** The cgroups the session is in (other than a tree's root), shown as a login shell's on a systemd machine. */
+        final List<String> sessionCgroups = new ArrayList<>();
+        static final String SESSION_CGROUP = "/user.slice/user-1000.slice/session-3.scope";
         /** Ids the chapter shows to the ids the run printed (a later command may use one). */
         final Map<String, String> ids = new LinkedHashMap<>();
         int count;
@@ -629,6 +856,16 @@ class Transcripts {
             reader.setDaemon(true);
             reader.start();
             send("export TRANSCRIPT_SHELL=$$\n");
+            // The session's own cgroup, where /proc/PID/cgroup names one other than the root (a login
+            // shell's session scope on a systemd machine; on this CI machine, its memory tree's cgroup).
+            try {
+                for (String l : Files.readAllLines(Path.of("/proc", Long.toString(bash.pid()), "cgroup"))) {
+                    String path = l.split(":", 3)[2];
+                    if (path.length() > 1 && sessionCgroups.stream().noneMatch(path::equals)) sessionCgroups.add(path);
+                }
+            } catch (IOException | ArrayIndexOutOfBoundsException e) {
+                // no cgroups to name
+            }
         }
 
         void send(String text) throws IOException {
@@ -653,7 +890,8 @@ class Transcripts {
         String toChapter(String printed) {
             String text = printed.replace(work + "/", "");
             for (String[] n : names) text = replace(text, n[1], n[0]);
-            return replace(text, host.cgroupParent, "jocker");
+            for (String c : sessionCgroups) text = text.replaceAll(Pattern.quote(c) + "(?![\\w.-])", SESSION_CGROUP);
+            return Machine.shown(replace(text, host.cgroupParent, "jocker"));
         }
 
         /** {@code from} as a whole word where it starts or ends with a letter or digit: 8080, not 18080. */
@@ -835,7 +1073,9 @@ class Transcripts {
     static final Pattern FD = Pattern.compile("(?<=pipe2\\(\\[)(\\d+), (\\d+)|(?<=close\\()(\\d+)(?=\\))");
     static final Pattern PID = Pattern.compile("^\\[pid +");
     static final Pattern WRITTEN_NUMBER = Pattern.compile("(, \"<(?:n|pid)\\d+>\"\\) = )\\d+$");
-    static final Pattern PIDS = Pattern.compile("^\\[pid +(\\d+)\\]|posix_spawn\\(.*\\) = (\\d+)$|\\bpid (\\d+)\\b");
+    static final Pattern PIDS = Pattern.compile("^\\[pid +(\\d+)\\]|posix_spawn\\(.*\\) = (\\d+)$|\\bpid[ =](\\d+)\\b|\\bKilled process (\\d+)\\b");
+    /** The kernel log's time stamp: seconds since boot, as dmesg prints it ("[ 2248.805398] "). */
+    static final Pattern UPTIME = Pattern.compile("^\\[ *\\d+\\.\\d{6}\\]");
     static final Pattern NUMBER_ANY = Pattern.compile("\\b\\d+\\b");
     static final Pattern CALLOUT = Pattern.compile("(\\s+<\\d+>)+\\s*$");
     static final Pattern TIME = Pattern.compile("\\b\\d+ min \\d+ s\\b|\\b\\d+(\\.\\d+)? ?(s|ms|min)\\b");
@@ -858,7 +1098,7 @@ class Transcripts {
         for (String line : lines) {
             Matcher p = PIDS.matcher(line);
             while (p.find()) {
-                String n = p.group(1) != null ? p.group(1) : p.group(2) != null ? p.group(2) : p.group(3);
+                String n = p.group(1) != null ? p.group(1) : p.group(2) != null ? p.group(2) : p.group(3) != null ? p.group(3) : p.group(4);
                 if (Integer.parseInt(n) > 1) pids.computeIfAbsent(n, k -> "<pid" + pids.size() + ">");
             }
         }
@@ -874,6 +1114,7 @@ class Transcripts {
             String l = CALLOUT.matcher(line).replaceAll("").stripTrailing();
             l = PID.matcher(l).replaceAll("[pid ");
             l = TIME.matcher(l).replaceAll("<time>");
+            l = UPTIME.matcher(l).replaceAll("[<uptime>]");
             l = TOKEN.matcher(l).replaceAll("<token>");
             l = HEX.matcher(l).replaceAll("<id>");
             l = JOBS.matcher(l).replaceAll("<n> at a time");
