@@ -21,7 +21,7 @@
 //            (the unpacker alone: no JVM start; its first runs in the warm-up round)
 //   run      `umoci unpack` + `runc run` (config of `runc spec`, /bin/true) + `runc delete` +
 //            `rm -rf BUNDLE`, summed                                                 (reference)
-//            `jbang SCRIPT run HOST/IMAGE true`: unpack, start, exit, remove the container
+//            `jbang SCRIPT run [--network none] HOST/IMAGE true`: unpack, start, exit, remove the container
 // and prints the median and the minimum of each in ms, the ratio of its median to its
 // reference's, its median CPU time, and a verdict line per target of the issue: pull no slower
 // than skopeo, unpacking no slower than umoci (ratios of medians <= 1.0).
@@ -46,6 +46,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -92,9 +93,16 @@ public class PullBench extends ImageBench {
         Path scratch = Files.createDirectories(work.resolve("scratch-root"));
         Map<String, String> scratchEnv = pullEnv(scratch);
         check(exec(List.of("jbang", script.toString(), "pull", image), scratchEnv), "jbang pull (first build)");
-        check(exec(List.of("jbang", script.toString(), "run", image, "true"), scratchEnv), "jbang run (first build)");
+        // --network none from step 08 on (BenchKit.networkNone): a bridge network would outlive the
+        // bench (jocker0, its NAT rules, ip_forward turned on), and runc's run has none either.
+        List<String> runArgs = new ArrayList<>(List.of("run"));
+        runArgs.addAll(networkNone(script, scratchEnv));
+        runArgs.addAll(List.of(image, "true"));
+        List<String> jbangRunCommand = new ArrayList<>(List.of("jbang", script.toString()));
+        jbangRunCommand.addAll(runArgs);
+        check(exec(jbangRunCommand, scratchEnv), "jbang run (first build)");
         List<String> javaPull = resolveJavaCommand(script, List.of("pull", image), scratchEnv);
-        List<String> javaRun = resolveJavaCommand(script, List.of("run", image, "true"), scratchEnv);
+        List<String> javaRun = resolveJavaCommand(script, runArgs, scratchEnv);
         Sizes sizes = sizes(scratch, image);
         Trees.delete(scratch);
 
@@ -177,7 +185,7 @@ public class PullBench extends ImageBench {
                     long took = System.nanoTime() - begin;
                     if (timed) umociRunc.add(took, childrenCpuNanos() - cpu);
                 },
-                () -> time(jbangRun, timed, List.of("jbang", script.toString(), "run", image, "true"), oursEnv),
+                () -> time(jbangRun, timed, jbangRunCommand, oursEnv),
                 () -> time(javaRunBench, timed, javaRun, oursEnv),
             };
             runAll(start, reversed);
