@@ -58,7 +58,6 @@ public class Checks {
     static final Pattern TODO = Pattern.compile(
             "TODO\\((\\d\\d\\.\\d+)\\) is not done: (.*?) \\(see (chapters/[^,]+), \"([^\"]+)\"\\)");
     static final Pattern STEP_FILE = Pattern.compile("(\\d\\d)_[A-Za-z0-9_]+\\.java");
-    static final Pattern CHECK_CLASS = Pattern.compile("Step(\\d\\d)[A-Za-z0-9]*Checks");
 
     public static void main(String[] args) {
         int code;
@@ -973,8 +972,8 @@ public class Checks {
             try {
                 var root = Checks.class.getProtectionDomain().getCodeSource().getLocation().toURI();
                 for (Class<?> c : ReflectionSupport.findAllClassesInClasspathRoot(root,
-                        c -> c.getPackageName().isEmpty() && CHECK_CLASS.matcher(c.getSimpleName()).matches(), n -> true)) {
-                    Matcher m = CHECK_CLASS.matcher(c.getSimpleName());
+                        c -> c.getPackageName().isEmpty() && Jocker.CHECK_CLASS.matcher(c.getSimpleName()).matches(), n -> true)) {
+                    Matcher m = Jocker.CHECK_CLASS.matcher(c.getSimpleName());
                     if (m.matches()) found.computeIfAbsent(Integer.parseInt(m.group(1)), k -> new ArrayList<>()).add(c);
                 }
             } catch (URISyntaxException | RuntimeException e) {

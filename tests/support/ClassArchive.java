@@ -95,7 +95,7 @@ final class ClassArchive {
             });
             try {
                 List<String> args = new ArrayList<>(List.of("run"));
-                if (step >= 8) args.addAll(List.of("--network", "none"));
+                if (step >= Jocker.NETWORK_STEP) args.addAll(List.of("--network", "none"));
                 if (step >= 2) args.add("busybox");
                 args.add("true");
                 // The runtime's own flag goes after java (sh inserts it); the init JVM reads JAVA_TOOL_OPTIONS.

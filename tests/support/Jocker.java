@@ -219,9 +219,12 @@ final class Jocker {
         return Integer.parseInt(m.group(1));
     }
 
+    /** A check class's name, {@code StepNN...Checks}: the harness finds the classes of step NN by it. */
+    static final Pattern CHECK_CLASS = Pattern.compile("Step(\\d\\d)[A-Za-z0-9]*Checks");
+
     /** The step a check class judges, from its name ({@code Step03Checks} is 3); 0 for any other class. */
     static int stepOfChecks(Class<?> checks) {
-        var m = Pattern.compile("^Step(\\d\\d)\\D.*").matcher(checks.getSimpleName());
+        var m = CHECK_CLASS.matcher(checks.getSimpleName());
         return m.matches() ? Integer.parseInt(m.group(1)) : 0;
     }
 
