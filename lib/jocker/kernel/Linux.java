@@ -148,6 +148,12 @@ public final class Linux {
         libc.getpid();
     }
 
+    /**
+     * Binds libc now, if no call has yet: what this class's first use costs (tens of ms of a JVM's
+     * start), without a system call or a trace line. For a warm-up on another thread.
+     */
+    public static void load() {}
+
     // ------------------------------------------------------------------------------------------
     // Tracing
     // ------------------------------------------------------------------------------------------
