@@ -13,6 +13,7 @@ import jocker.runtime.ConfigOption;
 import jocker.runtime.ContainerError;
 import jocker.runtime.ContainerRuntime;
 import jocker.runtime.Log;
+import jocker.runtime.WarmsUp;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -67,6 +68,9 @@ public final class Cli {
         List<Object> commands = runtime.commands();
         String asked = args.length > 0 ? args[0] : "";
         boolean one = asked.equals("run") || commands.stream().anyMatch(c -> names(c).contains(asked));
+        for (Object command : commands) {
+            if (command instanceof WarmsUp w && names(command).contains(asked)) Warmup.forCommand(w, args);
+        }
         if (!one) top.addSubcommand("init", new CommandLine(new Init(runtime)));
         for (Object command : commands) {
             if (!one || names(command).contains(asked)) top.addSubcommand(new CommandLine(command));

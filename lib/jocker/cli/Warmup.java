@@ -6,6 +6,7 @@ import jocker.kernel.Linux;
 import jocker.oci.Config;
 import jocker.oci.Json;
 import jocker.oci.State;
+import jocker.runtime.WarmsUp;
 
 /**
  * The second core's share of a short-lived JVM's start. A run, and the init process it spawns,
@@ -36,6 +37,11 @@ final class Warmup {
     /** For {@code init}: the config's JSON, by reading the very file init reads next. */
     static void forInit(Path configFile) {
         start(() -> Config.read(configFile));
+    }
+
+    /** For a command of a later step that says what it will need (step 06's pull). */
+    static void forCommand(WarmsUp command, String[] args) {
+        start(() -> command.warmUp(args));
     }
 
     private interface Work {

@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import jocker.image.ImageStore.Image;
 import jocker.runtime.ContainerError;
 import jocker.runtime.Log;
+import jocker.runtime.WarmsUp;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -77,7 +78,7 @@ public final class ImageCommands {
                 "  pull 127.0.0.1:5000/app@sha256:<64 hex digits>", "  pull -q localhost:5000/app:v2"},
             exitCodeListHeading = "%nExit codes:%n", exitCodeList = {"0:pulled, or already up to date",
                 "125:the pull failed (bad reference, auth, network, digest mismatch); nothing was named"})
-    static final class Pull implements Callable<Integer> {
+    static final class Pull implements Callable<Integer>, WarmsUp {
         private final ImageHooks hooks;
 
         @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]",
@@ -101,6 +102,18 @@ public final class ImageCommands {
             if (!namesTagOrDigest(name)) out.defaultTag(Reference.DEFAULT_TAG);
             new Puller(ImageStore.open(), hooks, out).pull(ref, p, insecure.hosts());
             return 0;
+        }
+
+        /** NAME is pull's one positional argument: the last word, unless that is an option. */
+        @Override public void warmUp(String[] args) {
+            String last = args[args.length - 1];
+            if (last.startsWith("-")) return;
+            Set<String> insecure = new LinkedHashSet<>(Insecure.fromEnv());
+            for (int i = 0; i < args.length; i++) {
+                if (args[i].equals("--insecure-registry") && i + 1 < args.length) insecure.add(args[i + 1]);
+                if (args[i].startsWith("--insecure-registry=")) insecure.add(args[i].substring("--insecure-registry=".length()));
+            }
+            Puller.warmUp(Reference.parse(last), insecure);
         }
 
         /** Whether the user typed a tag or digest (a ':' after the last '/', or an '@'). */

@@ -2,6 +2,7 @@
 package jocker.image;
 
 import java.io.IOException;
+import java.util.List;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -44,6 +45,15 @@ public final class ImageJson {
         } catch (IOException e) {
             throw new ContainerError("failed to parse " + what + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Builds the readers of the registry's documents and the writer of index.json ahead of their
+     * first use, which costs a fresh JVM tens of milliseconds of reflection (see Puller.warmUp).
+     */
+    static void warmUp() {
+        for (Class<?> type : List.of(Index.class, Manifest.class, ImageConfig.class)) MAPPER.readerFor(type);
+        text(ImageLayout.emptyIndex());
     }
 
     /** The JSON text of {@code value} (index.json, oci-layout), indented. */

@@ -56,6 +56,19 @@ public final class Puller {
     }
 
     /**
+     * For a warm-up thread (see WarmsUp), while the command line is still parsed: the slow first
+     * uses of a pull of {@code ref}, each tens of milliseconds of a fresh JVM, in the order the pull
+     * meets them: the JSON of the store's index.json and of the registry's documents, the login
+     * (read from the docker config), the HTTP client the registry's URL calls for (with TLS, the
+     * JDK's trust store), libcrypto (loaded and self-tested) for the digests of the layers.
+     */
+    static void warmUp(Reference ref, Set<String> insecure) {
+        ImageJson.warmUp();
+        new Registry(ref, null, insecure).warmUp();
+        NativeSha256.available();
+    }
+
+    /**
      * Pulls {@code ref} for {@code platform} into the store and names it. {@code platform} null
      * means this machine's, not insisted on: an image for another platform is then only warned
      * about, while an explicit {@code --platform} that a single-platform image does not match is

@@ -88,6 +88,9 @@ public final class Registry {
         this.base = HttpUrl.get((http ? "http://" : "https://") + apiHost + "/v2/");
     }
 
+    /** Builds the HTTP client this registry's requests will use (see Puller.warmUp). */
+    void warmUp() { RegistryHttp.client(base); }
+
     /**
      * For {@code login SERVER}: the registry itself, to check {@code login} against with
      * {@link #checkLogin}, answering its challenge through the step's {@code hooks} as a pull does.

@@ -100,7 +100,7 @@ final class RegistryHttp {
      * ~0.15 s of CPU in our C1-only JVMs), which a pull from a local registry never needs: the
      * cleartext client skips that, and http() is built on the first https URL only.
      */
-    private static OkHttpClient client(HttpUrl url) { return url.isHttps() ? Http.CLIENT : Cleartext.CLIENT; }
+    static OkHttpClient client(HttpUrl url) { return url.isHttps() ? Http.CLIENT : Cleartext.CLIENT; }
 
     private static OkHttpClient.Builder builder() {
         return new OkHttpClient.Builder()
