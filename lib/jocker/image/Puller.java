@@ -1,7 +1,6 @@
 package jocker.image;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -226,7 +225,7 @@ public final class Puller {
             t.setDaemon(true);
             return t;
         });
-        Set<InputStream> open = ConcurrentHashMap.newKeySet();
+        Set<Registry.Blob> open = ConcurrentHashMap.newKeySet();
         AtomicBoolean aborted = new AtomicBoolean();
         CompletionService<Void> done = new ExecutorCompletionService<>(pool);
         for (Descriptor d : layers) done.submit(() -> fetchLayer(registry, d, open, aborted), null);
@@ -252,18 +251,18 @@ public final class Puller {
         }
     }
 
-    private void fetchLayer(Registry registry, Descriptor d, Set<InputStream> open, AtomicBoolean aborted) {
+    private void fetchLayer(Registry registry, Descriptor d, Set<Registry.Blob> open, AtomicBoolean aborted) {
         if (aborted.get()) return;
         if (store.has(d.digest)) {
             out.exists(d);
             return;
         }
-        InputStream[] body = new InputStream[1];
+        Registry.Blob[] body = new Registry.Blob[1];
         try {
             boolean wrote = store.write(d, hooks, () -> {
                 body[0] = registry.blob(d);
                 open.add(body[0]);
-                if (aborted.get()) body[0].close();   // aborted while we connected
+                if (aborted.get()) body[0].abort();   // aborted while we connected
                 return body[0];
             }, bytes -> out.progress(d, bytes));
             if (wrote) out.complete(d);
@@ -275,15 +274,12 @@ public final class Puller {
         }
     }
 
-    /** Closing a download's stream makes its blocked read fail at once; its writer deletes the temp file. */
-    private static void abort(Set<InputStream> open, AtomicBoolean aborted) {
+    /**
+     * Aborting a download closes its connection, which makes its blocked read fail at once; its own
+     * thread then closes the stream and deletes the temp file.
+     */
+    private static void abort(Set<Registry.Blob> open, AtomicBoolean aborted) {
         aborted.set(true);
-        for (InputStream in : open) {
-            try {
-                in.close();
-            } catch (IOException | RuntimeException e) {
-                // it is being abandoned anyway
-            }
-        }
+        for (Registry.Blob in : open) in.abort();
     }
 }

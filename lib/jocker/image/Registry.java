@@ -143,16 +143,17 @@ public final class Registry {
      * GETs a blob. The caller reads the stream to its end through a verifying stream and closes it;
      * an IOException while reading names the registry and the blob.
      */
-    public InputStream blob(Descriptor d) {
+    public Blob blob(Descriptor d) {
         HttpUrl url = url("blobs", d.digest.toString());
         String what = d.digest.toString();
-        Response r = send(url, null, what);
+        RegistryHttp.Aborter aborter = new RegistryHttp.Aborter();
+        Response r = send(url, null, what, aborter);
         if (!r.isSuccessful()) {
             try (r) {
                 throw failure(r, "blobs", what);
             }
         }
-        return new Body(r, what);
+        return new Blob(r, what, aborter);
     }
 
     /**
@@ -196,7 +197,13 @@ public final class Registry {
 
     /** A request with the cached Authorization; on 401 the challenge is answered and the request sent once more. */
     private Response send(HttpUrl url, String accept, String what) {
+        return send(url, accept, what, null);
+    }
+
+    /** The same, with an {@code aborter} that another thread may use to stop the download (a blob's). */
+    private Response send(HttpUrl url, String accept, String what, RegistryHttp.Aborter aborter) {
         Request.Builder request = request(url, accept);
+        if (aborter != null) request.tag(RegistryHttp.Aborter.class, aborter);
         String used = authorization;
         Response r = execute(request, used, what);
         if (r.code() != 401) return r;
@@ -339,16 +346,25 @@ public final class Registry {
 
     private static ContainerError error(String message) { return new ContainerError(Log.oneLine(message)); }
 
-    /** A blob's body: closing it closes the response; a read that fails names the registry and the blob. */
-    private final class Body extends FilterInputStream {
+    /**
+     * A blob's body: closing it closes the response; a read that fails names the registry and the
+     * blob. Only the thread that reads it may close it (OkHttp's close reads what is left of the
+     * body): another thread stops the download with {@link #abort}.
+     */
+    final class Blob extends FilterInputStream {
         private final Response response;
         private final String what;
+        private final RegistryHttp.Aborter aborter;
 
-        Body(Response response, String what) {
+        Blob(Response response, String what, RegistryHttp.Aborter aborter) {
             super(response.body().byteStream());
             this.response = response;
             this.what = what;
+            this.aborter = aborter;
         }
+
+        /** From any thread: closes the connection, so that a read blocked on it fails at once. */
+        void abort() { aborter.abort(); }
 
         @Override
         public int read() throws IOException {

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.ProtocolException;
+import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.List;
@@ -106,7 +107,39 @@ final class RegistryHttp {
         return new OkHttpClient.Builder()
                 .connectTimeout(10, TimeUnit.SECONDS)
                 .readTimeout(60, TimeUnit.SECONDS)       // between two reads, not for a whole layer
-                .writeTimeout(60, TimeUnit.SECONDS);
+                .writeTimeout(60, TimeUnit.SECONDS)
+                .addNetworkInterceptor(chain -> {        // a request's Aborter learns its socket
+                    Aborter aborter = chain.request().tag(Aborter.class);
+                    if (aborter != null && chain.connection() != null) aborter.connected(chain.connection().socket());
+                    return chain.proceed(chain.request());
+                });
+    }
+
+    /**
+     * Stops a download from another thread: closes the socket its response comes over, so that a
+     * read blocked on it fails at once (closing a socket is safe from any thread; closing an OkHttp
+     * response is not: its close reads the rest of the body, racing the thread that reads it). A
+     * request carries its Aborter as a tag, and the clients' network interceptor hands it each
+     * socket the request (or a redirect of it) goes over. The connection is not reused after that.
+     */
+    static final class Aborter {
+        private Socket socket;
+        private boolean aborted;
+
+        synchronized void connected(Socket s) throws IOException {
+            socket = s;
+            if (aborted) throw new IOException("download stopped");
+        }
+
+        synchronized void abort() {
+            aborted = true;
+            if (socket == null) return;
+            try {
+                socket.close();
+            } catch (IOException e) {
+                // closed already
+            }
+        }
     }
 
     private static final class Http {   // built on first use (the holder idiom: thread-safe, lazy)

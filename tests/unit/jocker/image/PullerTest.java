@@ -39,7 +39,9 @@ class PullerTest {
     /** What the registry serves: path under /v2/r/ to content type and bytes. */
     private final Map<String, Object[]> content = new ConcurrentHashMap<>();
     private final Set<String> dropping = ConcurrentHashMap.newKeySet();
+    private final Set<String> stalling = ConcurrentHashMap.newKeySet();
     private HttpServer server;
+    private java.util.concurrent.ExecutorService executor;
     private String host;
     private Path dir;
     private ImageStore store;
@@ -48,7 +50,8 @@ class PullerTest {
     @BeforeEach
     void start() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
+        executor = java.util.concurrent.Executors.newFixedThreadPool(4);
+        server.setExecutor(executor);
         server.createContext("/", ex -> {
             try (ex) {
                 String path = ex.getRequestURI().getPath();
@@ -65,6 +68,12 @@ class PullerTest {
                     ex.getResponseHeaders().set("Content-Type", (String) c[0]);
                     if (c.length > 2) ex.getResponseHeaders().set("Docker-Content-Digest", (String) c[2]);
                     ex.sendResponseHeaders(200, body.length);
+                    if (stalling.contains(path)) {
+                        ex.getResponseBody().write(body, 0, body.length / 2);
+                        ex.getResponseBody().flush();
+                        sleepQuietly(20_000);   // and then nothing more: a registry stuck mid-body
+                        return;
+                    }
                     if (dropping.contains(path)) {
                         ex.getResponseBody().write(body, 0, body.length / 2);
                         ex.getResponseBody().flush();
@@ -83,6 +92,7 @@ class PullerTest {
     @AfterEach
     void stop() throws IOException {
         server.stop(0);
+        executor.shutdownNow();   // wakes a handler still stalling
         Trees.delete(dir);
     }
 
@@ -159,6 +169,32 @@ class PullerTest {
                 + ": digest mismatch: expected " + f.layerDescriptors().get(1).digest + ", actual " + Digest.sha256(evil), e.getMessage());
         assertFalse(store.has(f.layerDescriptors().get(1).digest));
         assertNothingLeft("r:t");
+    }
+
+    @Test
+    void aLayerThatFailsStopsTheOthersAtOnceEvenOneStuckMidBody() throws IOException {
+        // Layer a hangs half-way, b's bytes are not the ones its digest names. The pull must fail
+        // on b at once: a's download is stopped from the puller's thread, with its read blocked.
+        Fixture f = Fixture.of("2024-01-01T00:00:00Z", "a", "b");
+        serve(f, "t");
+        stalling.add("/v2/r/blobs/" + f.layerDescriptors().get(0).digest);
+        byte[] evil = f.layers().get(1).clone();
+        evil[evil.length / 2] ^= 1;
+        blob(f.layerDescriptors().get(1).digest, evil);
+        long start = System.nanoTime();
+        ContainerError e = assertThrows(ContainerError.class, () -> pull("r:t", null));
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(e.getMessage().contains("failed to verify layer " + f.layerDescriptors().get(1).digest), e.getMessage());
+        assertTrue(millis < 5_000, "the pull took " + millis + " ms to give up");
+        assertNothingLeft("r:t");
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
