@@ -52,7 +52,13 @@ public final class Cli {
         // picocli looks for Groovy's Closure class when it starts; the miss makes the class loader
         // open every jar on the class path, ~4% of a run's CPU. We use no Groovy.
         System.setProperty("picocli.disable.closures", "true");
-        if (args.length > 0 && args[0].equals("run")) Warmup.forRun();
+        List<Object> commands = runtime.commands();
+        String asked = args.length > 0 ? args[0] : "";
+        Object chosen = commands.stream().filter(c -> names(c).contains(asked)).findFirst().orElse(null);
+        // Before any of picocli's models is built: that is the time the warm-up runs beside.
+        if (asked.equals("run")) Warmup.forRun();
+        if (chosen instanceof WarmsUp w) Warmup.forCommand(w, args);
+
         CommandLine run = new CommandLine(new Run(runtime));
         run.addMixin("arguments", runtime.arguments());
         int i = 0;
@@ -65,15 +71,10 @@ public final class Cli {
         // `pull` (what a learner times) skip the models of the commands they will not use. Help,
         // an option first or a word that names no command get them all, for the usage and the
         // "did you mean" of picocli's error.
-        List<Object> commands = runtime.commands();
-        String asked = args.length > 0 ? args[0] : "";
-        boolean one = asked.equals("run") || commands.stream().anyMatch(c -> names(c).contains(asked));
-        for (Object command : commands) {
-            if (command instanceof WarmsUp w && names(command).contains(asked)) Warmup.forCommand(w, args);
-        }
+        boolean one = asked.equals("run") || chosen != null;
         if (!one) top.addSubcommand("init", new CommandLine(new Init(runtime)));
         for (Object command : commands) {
-            if (!one || names(command).contains(asked)) top.addSubcommand(new CommandLine(command));
+            if (!one || command == chosen) top.addSubcommand(new CommandLine(command));
         }
         // After IMAGE or COMMAND every word belongs to the command: run busybox ls -l
         top.setStopAtPositional(true);
