@@ -88,9 +88,10 @@ class Step03Checks {
         try {
             Linux.mount("none", containers.toString(), null, Linux.MS_SHARED, null);   // mount --make-shared
             TreeSet<String> before = hostMounts();
-            Jocker.Running running = jocker.start(jocker.container("sh", "-c", "echo ready; sleep 2"));
+            Jocker.Running running = jocker.start(jocker.container("sh", "-c", Jocker.readyThenWait(2)));
             boolean ready = running.awaitOutput("ready", READY);
             TreeSet<String> during = hostMounts();
+            running.stopWaiting();
             Jocker.Result r = running.await();
             TreeSet<String> after = hostMounts();
             r.check(during.equals(before), "while the container ran, the host's mount table under "

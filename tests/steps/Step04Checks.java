@@ -94,7 +94,7 @@ class Step04Checks {
         boolean ready = running.awaitOutput("ready", READY);
         List<ProcessHandle> container = running.process.toHandle().descendants().toList();
         if (running.process.isAlive()) running.signal("TERM");
-        Jocker.sleep(1500);
+        Jocker.sleep(800);   // a runtime whose command is not PID 1 ends in well under that
         boolean survived = running.process.isAlive();
         if (running.process.isAlive()) running.signal("KILL");
         Jocker.Result r = running.await(Duration.ofSeconds(10));
@@ -132,9 +132,9 @@ class Step04Checks {
     /**
      * An orphan is handed to PID 1, and stays a zombie until PID 1 waits for it. Here the orphan
      * is a short sleep whose parent subshell exits at once, and PID 1 becomes a long sleep, which
-     * never waits: a second later ps shows the zombie. With --init the reaper is PID 1 and reaps it.
+     * never waits: ps, 0.8 s in, shows the zombie. With --init the reaper is PID 1 and reaps it.
      */
-    static final String ZOMBIE = "(sleep 0.2 &); (sleep 1.5; ps -o stat,comm) & exec sleep 3";
+    static final String ZOMBIE = "(sleep 0.2 &); (sleep 0.8; ps -o stat,comm) & exec sleep 1.6";
 
     @Test
     @Order(6)

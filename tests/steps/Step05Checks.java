@@ -61,7 +61,7 @@ class Step05Checks {
     @DisplayName("--memory 64m --cpus 0.5 --pids-limit 20 are written into the container's cgroup, with its pid in it")
     void limitsAreWritten() throws IOException {
         Jocker.Running running = jocker.start(jocker.container(
-                List.of("--memory", "64m", "--cpus", "0.5", "--pids-limit", "20"), "sh", "-c", "echo ready; sleep 3"));
+                List.of("--memory", "64m", "--cpus", "0.5", "--pids-limit", "20"), "sh", "-c", Jocker.readyThenWait(3)));
         boolean ready = running.awaitOutput("ready", READY);
         Map<String, String> seen = new LinkedHashMap<>();
         if (ready) {
@@ -73,6 +73,7 @@ class Step05Checks {
             seen.put("pids", p.map(d -> read(d.resolve("pids.max"))).orElse("(no cgroup)"));
             seen.put("procs", m.map(d -> read(d.resolve("cgroup.procs"))).orElse(""));
         }
+        running.stopWaiting();
         Jocker.Result r = running.await();
         Hint.check(r, ready, "the container never printed \"ready\"", h(Concept.RUN));
         Hint.exits(r, 0, h(Concept.RUN));
@@ -145,13 +146,13 @@ class Step05Checks {
         // before "ready". It then execs sleep (no fork needed) and the container ends with it:
         // every process of its PID namespace dies with PID 1.
         Jocker.Running running = jocker.start(jocker.container(List.of("--pids-limit", "20"),
-                "sh", "-c", "f() { if [ $1 -gt 0 ]; then f $(($1 - 1)) | f $(($1 - 1)) & else sleep 3; fi; }; (f 8); "
-                        + "echo ready; exec sleep 4"));
+                "sh", "-c", "f() { if [ $1 -gt 0 ]; then f $(($1 - 1)) | f $(($1 - 1)) & else sleep 2; fi; }; (f 8); "
+                        + "echo ready; exec sleep 2.5"));
         boolean ready = running.awaitOutput("ready", READY);
         Tree pids = Tree.of("pids");
         long most = 0, refused = 0;
         boolean hostForks = true;
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
         while (ready && System.nanoTime() < until) {
             Optional<Path> dir = pids.container(jocker);
             if (dir.isPresent()) {

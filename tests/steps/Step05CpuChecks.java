@@ -33,7 +33,7 @@ class Step05CpuChecks {
     @DisplayName("two busy loops under --cpus 0.5 get at most about half a CPU, by the cgroup's own usage counter")
     void cpuLimit() {
         Jocker.Running running = jocker.start(jocker.container(List.of("--cpus", "0.5"),
-                "sh", "-c", "loop() { while :; do :; done; }; loop & loop & echo ready; sleep 8"));
+                "sh", "-c", "loop() { while :; do :; done; }; loop & loop & " + Jocker.readyThenWait(8)));
         boolean ready = running.awaitOutput("ready", Step05Checks.READY);
         Step05Checks.Tree cpu = Step05Checks.Tree.of("cpuacct");   // v1: the cpuacct tree; v2: the one tree, cpu.stat
         Step05Checks.Tree quota = Step05Checks.Tree.of("cpu");     // where the quota is enforced and counted: cpu.stat
@@ -42,21 +42,22 @@ class Step05CpuChecks {
         if (ready) {
             Optional<Path> dir = cpu.container(jocker);
             if (dir.isPresent()) {
-                Jocker.sleep(1000);                   // let the loops get going
+                Jocker.sleep(500);                    // let the loops get going
                 long u0 = Step05Checks.usageNanos(cpu, dir.get()), t0 = System.nanoTime();
-                Jocker.sleep(3000);
+                Jocker.sleep(2000);                   // 20 periods of 100 ms, each with its 50 ms of quota
                 long u1 = Step05Checks.usageNanos(cpu, dir.get()), t1 = System.nanoTime();
                 ratio = (u1 - u0) / (double) (t1 - t0);
                 stat = quota.container(jocker).map(d -> Step05Checks.keyed(d.resolve("cpu.stat"))).orElse(Map.of());
             }
         }
+        running.stopWaiting();
         Jocker.Result r = running.await();
         // The kernel's word besides the measured share: each 100 ms period whose 50 ms of quota ran out
         // adds 1 to nr_throttled, and the time the loops then waited to throttled_time (v1, ns) or
         // throttled_usec (v2).
         long throttled = stat.getOrDefault("nr_throttled", 0L);
         long waited = stat.getOrDefault(quota.v2() ? "throttled_usec" : "throttled_time", 0L);
-        if (ratio >= 0) System.err.printf("step 05: two busy loops under --cpus 0.5 used %.3f CPUs (cgroup usage over 3 s)%n", ratio);
+        if (ratio >= 0) System.err.printf("step 05: two busy loops under --cpus 0.5 used %.3f CPUs (cgroup usage over 2 s)%n", ratio);
         Hint.check(r, ready, "the container never printed \"ready\"", h(Step05Checks.Concept.RUN));
         Hint.exits(r, 0, h(Step05Checks.Concept.RUN));
         Hint.check(r, ratio >= 0, "found no cgroup of the container to measure", h(Step05Checks.Concept.LIMITS));

@@ -149,10 +149,11 @@ class Step05VmChecks {
         org.junit.jupiter.api.Assumptions.assumeFalse(memory.v2(), "this machine's memory controller is on cgroup v2 (the VM checks v2's swap)");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(memory.mount().resolve("memory.memsw.limit_in_bytes")),
                 "this kernel has no swap accounting on cgroup v1 (no memory.memsw.limit_in_bytes)");
-        Jocker.Running running = jocker.start(jocker.container(List.of("--memory", "64m"), "sh", "-c", "echo ready; sleep 3"));
+        Jocker.Running running = jocker.start(jocker.container(List.of("--memory", "64m"), "sh", "-c", Jocker.readyThenWait(3)));
         boolean ready = running.awaitOutput("ready", Step05Checks.READY);
         String memsw = ready ? memory.container(jocker).map(d -> Step05Checks.read(d.resolve("memory.memsw.limit_in_bytes")))
                 .orElse("(no cgroup)") : "(not read)";
+        running.stopWaiting();
         Jocker.Result r = running.await();
         Hint.check(r, ready, "the container never printed \"ready\"", Hint.onStep(jocker, 5, Step05Checks.Concept.RUN));
         r.assertExit(0);
@@ -170,7 +171,7 @@ class Step05VmChecks {
         // As the VM's limits case does on v2: a process of ours joins the container's cgroup (as
         // docker exec would), so it is still there when PID 1 ends, and rmdir says EBUSY at first.
         Step05Checks.Tree pids = Step05Checks.Tree.of("pids");
-        Jocker.Running running = jocker.start(jocker.container("sh", "-c", "echo ready; sleep 2"));
+        Jocker.Running running = jocker.start(jocker.container("sh", "-c", Jocker.readyThenWait(2)));
         boolean ready = running.awaitOutput("ready", Step05Checks.READY);
         Process lingerer = new ProcessBuilder("sleep", "60").start();
         try {
@@ -184,6 +185,7 @@ class Step05VmChecks {
                     joined = "(" + e + ")";
                 }
             }
+            running.stopWaiting();
             Jocker.Result r = running.await();
             Hint.check(r, ready, "the container never printed \"ready\"", Hint.onStep(jocker, 5, Step05Checks.Concept.RUN));
             r.check(joined.lines().anyMatch(l -> l.strip().equals(Long.toString(lingerer.pid()))),

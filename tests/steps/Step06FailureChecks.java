@@ -236,11 +236,12 @@ class Step06FailureChecks extends Step06Checks.Base {
         try {
             for (Fixtures.Image image : escapes) {
                 root.pull(image);
-                Jocker.Running running = root.start("run", image.ref(), "sh", "-c", "echo ready; sleep 1");
+                Jocker.Running running = root.start("run", image.ref(), "sh", "-c", Jocker.readyThenWait(2));
                 // While the container runs, its rootfs is there to tell inside from outside.
                 boolean ready = running.awaitOutput("ready", Duration.ofSeconds(20));
                 List<String> escaped = new ArrayList<>();
                 if (ready) escaped.addAll(escapes(t));
+                running.stopWaiting();
                 Jocker.Result r = running.await(Duration.ofSeconds(30));
                 escaped.addAll(escapes(t));
                 String what = "run of " + image.ref() + ", whose layers try to get out of the rootfs";

@@ -283,6 +283,19 @@ final class Jocker {
         return args;
     }
 
+    /**
+     * A shell script for a container that a check looks at from outside while it runs: it prints
+     * "ready", then waits at most {@code seconds}, and exits 0 at once when the run is sent SIGTERM
+     * ({@link Running#stopWaiting}: the runtime passes it on to the container's first process,
+     * whose trap ends the wait). So a check takes only as long as its look, and a runtime that
+     * does not pass the signal on still ends, after {@code seconds}, as before. The wait is short
+     * sleeps in a loop, not one long one, so that nothing outlives the shell, with or without a PID
+     * namespace; a trap set in the script itself holds for a PID 1 as well.
+     */
+    static String readyThenWait(int seconds) {
+        return "trap 'exit 0' TERM; echo ready; i=0; while [ $i -lt " + seconds * 10 + " ]; do sleep 0.1; i=$((i + 1)); done";
+    }
+
     // ------------------------------------------------------------------------------------------
     // Running
     // ------------------------------------------------------------------------------------------
@@ -453,6 +466,9 @@ final class Jocker {
         void signal(String name) {
             Processes.signalIfAlive(pid(), Processes.signalNumber(name));
         }
+
+        /** Ends the wait of {@link #readyThenWait}: SIGTERM to the runtime, if the run still runs. */
+        void stopWaiting() { signal("TERM"); }
 
         /** Waits until {@code stdout} or {@code stderr} contains {@code text}, at most {@code timeout}. */
         boolean awaitOutput(String text, Duration timeout) {
