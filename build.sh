@@ -458,11 +458,48 @@ cmd_setup() {
   say "setup done (something missing later? ./build.sh doctor says what this machine has)"
 }
 
+# JBang keeps every build of a script in a directory of its own, NAME.HASH under its cache's
+# jars/, and the class-data archive beside the jar: 25-30 MB a build, never removed. A learner who
+# edits a step a hundred times, or a grading of a class (a build per learner and step), leaves
+# gigabytes behind. Of the workbook's own scripts (the files that start with JBang's shebang), this
+# keeps the four newest builds of each name, every build made or changed in the last day and any
+# build a running process has open (its jar or archive in /proc/PID/maps), and removes the rest,
+# so that a day's work is never touched and what is older goes the next day. A build removed is
+# made again by JBang when its script is run: only time is lost, never a result.
+prune_jbang_cache() {
+  local jars="${JBANG_CACHE_DIR:-${JBANG_DIR:-$HOME/.jbang}/cache}/jars" keep=4
+  [ -d "$jars" ] || return 0
+  local names=() f name dir kb=0 removed=0 open
+  for f in "$ROOT"/solutions/*.java "$ROOT"/steps/*.java "$ROOT"/docs/*.java "$ROOT"/tests/*/*.java; do
+    [ -f "$f" ] && head -n 1 "$f" | grep -q '^///usr/bin/env jbang' && names+=("$(basename "$f")")
+  done
+  [ ${#names[@]} -gt 0 ] || return 0
+  # What running processes have mapped from the cache (the JVM maps its jars and its archive).
+  open=$(cat /proc/[0-9]*/maps 2>/dev/null | grep -o "$jars/[^/ ]*" | sort -u || true)
+  # A check harness at work (of another checkout: ours holds build/.checks.lock) keeps the java
+  # command of every script it has run, and starts it again later: leave its builds alone.
+  grep -q "/Checks\.java\.[0-9a-f]*$" <<<"$open" && return 0
+  for name in $(printf '%s\n' "${names[@]}" | sort -u); do
+    # The builds of this name, newest first; the first $keep stay.
+    while IFS= read -r dir; do
+      [ -n "$dir" ] || continue
+      [ -n "$(find "$dir" -maxdepth 1 -mmin -1440 -print -quit 2>/dev/null)" ] && continue
+      grep -qxF "$dir" <<<"$open" && continue
+      kb=$((kb + $(du -sk "$dir" 2>/dev/null | cut -f1)))
+      rm -rf "$dir" && removed=$((removed + 1))
+    done < <(find "$jars" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended \
+               -regex ".*/${name//./\\.}\.[0-9a-f]{64}" -printf '%T@ %p\n' 2>/dev/null \
+             | sort -rn | tail -n +$((keep + 1)) | cut -d' ' -f2-)
+  done
+  [ "$removed" -eq 0 ] || say "removed $removed old builds of the workbook's scripts from JBang's cache ($((kb / 1024)) MB)"
+}
+
 setup_if_needed() {
   if [ ! -f "$BUILD/.setup-done" ] || ! command -v jbang >/dev/null 2>&1 \
      || [ ! -s "$STATE_ROOT/images/busybox.tar" ]; then
     cmd_setup
   fi
+  prune_jbang_cache
 }
 
 cmd_demo() {
