@@ -40,7 +40,7 @@ import com.sun.net.httpserver.HttpServer;
  * <p>The JWT is signed with RS256 by a key whose self-signed certificate is both in the token's
  * {@code x5c} header and in the registry's {@code rootcertbundle} ({@link #certificatePem()}): that
  * is how Distribution 2.8 checks it (registry/auth/token/token.go, verifySigningKey). The key pair
- * and certificate come from the JDK's keytool, run once per server (the JDK has no public API to
+ * and certificate come from the JDK's keytool, run once per JVM (the JDK has no public API to
  * make a certificate).
  *
  * <p>Users with the right password get the actions they ask for; anyone else (no credentials)
@@ -95,29 +95,53 @@ final class TokenServer implements AutoCloseable {
     static TokenServer start(Map<String, String> users) throws IOException {
         Path dir = Files.createTempDirectory("jocker-check-token-");
         try {
-            Path store = dir.resolve("token.p12");
-            String password = HexFormat.of().formatHex(bytes(12));
-            // A self-signed RSA certificate, valid from an hour ago (clocks) for two days.
-            Fixtures.tool(dir, List.of("keytool", "-genkeypair", "-keyalg", "RSA", "-keysize", "2048", "-alias", "token",
-                    "-dname", "CN=jocker-test-token-service", "-validity", "2", "-startdate", "-1H",
-                    "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", password, "-keypass", password,
-                    "-noprompt"), 60);
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            try (InputStream in = Files.newInputStream(store)) {
-                ks.load(in, password.toCharArray());
-            }
-            PrivateKey key = (PrivateKey) ks.getKey("token", password.toCharArray());
-            X509Certificate cert = (X509Certificate) ks.getCertificate("token");
+            Signer signer = Signer.get();
             Files.writeString(dir.resolve("root.pem"), "-----BEGIN CERTIFICATE-----\n"
-                    + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(cert.getEncoded())
+                    + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(signer.certificate.getEncoded())
                     + "\n-----END CERTIFICATE-----\n");
-            return new TokenServer(dir, users, key, cert);
+            return new TokenServer(dir, users, signer.key, signer.certificate);
         } catch (IOException | RuntimeException e) {
             deleteQuietly(dir);
             throw e;
         } catch (Exception e) {
             deleteQuietly(dir);
-            throw new IOException("failed to make the token service's key: " + e, e);
+            throw new IOException("failed to write the token service's certificate: " + e, e);
+        }
+    }
+
+    /**
+     * The signing key and its self-signed certificate, made once per JVM: keytool is a JVM of its
+     * own that makes a 2048-bit RSA key, about 1.8 s, and a harness starts a token service for
+     * every run of the auth checks (each phase, each learner). Every service trusts its own copy
+     * of the certificate (its root.pem), so sharing the key changes nothing a check can see.
+     */
+    private record Signer(PrivateKey key, X509Certificate certificate) {
+        private static Signer made;
+
+        static synchronized Signer get() throws Exception {
+            if (made == null) made = make();
+            return made;
+        }
+
+        private static Signer make() throws Exception {
+            Path dir = Files.createTempDirectory("jocker-check-token-key-");
+            try {
+                Path store = dir.resolve("token.p12");
+                String password = HexFormat.of().formatHex(bytes(12));
+                // A self-signed RSA certificate, valid from an hour ago (clocks) for two days.
+                Fixtures.tool(dir, List.of("keytool", "-genkeypair", "-keyalg", "RSA", "-keysize", "2048", "-alias", "token",
+                        "-dname", "CN=jocker-test-token-service", "-validity", "2", "-startdate", "-1H",
+                        "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", password, "-keypass", password,
+                        "-noprompt"), 60);
+                KeyStore ks = KeyStore.getInstance("PKCS12");
+                try (InputStream in = Files.newInputStream(store)) {
+                    ks.load(in, password.toCharArray());
+                }
+                return new Signer((PrivateKey) ks.getKey("token", password.toCharArray()),
+                        (X509Certificate) ks.getCertificate("token"));
+            } finally {
+                deleteQuietly(dir);
+            }
         }
     }
 
