@@ -312,7 +312,7 @@ final class Fixtures {
                 int slash = destination.indexOf('/'), colon = destination.lastIndexOf(':');
                 if (slash < 0 || colon < slash) throw new IllegalArgumentException("not HOST/NAME:TAG: " + destination);
                 pushAs(new Api(destination.substring(0, slash)), destination.substring(slash + 1, colon),
-                        destination.substring(colon + 1), tag);
+                        destination.substring(colon + 1), manifestDescriptor(tag));
                 return;
             }
             List<String> cmd = new ArrayList<>(List.of("skopeo", "copy", "--quiet", "--dest-tls-verify=false"));
@@ -343,7 +343,7 @@ final class Fixtures {
         ObjectNode pushByDigest(Api api, String repo, String tag) throws IOException {
             JsonNode d = manifestDescriptor(tag);
             String digest = d.path("digest").asText();
-            byte[] manifest = pushAs(api, repo, digest, tag);
+            byte[] manifest = pushAs(api, repo, digest, d);
             ObjectNode desc = JSON.createObjectNode();
             desc.put("mediaType", d.path("mediaType").asText(OCI_MANIFEST));
             desc.put("digest", digest);
@@ -352,11 +352,11 @@ final class Fixtures {
         }
 
         /**
-         * Pushes {@code tag}'s config, layers and manifest through the registry API as they are,
-         * the manifest under {@code reference} (a tag, or its digest); returns the manifest's bytes.
+         * Pushes the image of the manifest descriptor {@code d} (its config, layers and manifest)
+         * through the registry API as they are, the manifest under {@code reference} (a tag, or its
+         * digest); returns the manifest's bytes.
          */
-        byte[] pushAs(Api api, String repo, String reference, String tag) throws IOException {
-            JsonNode d = manifestDescriptor(tag);
+        private byte[] pushAs(Api api, String repo, String reference, JsonNode d) throws IOException {
             byte[] manifest = blob(d.path("digest").asText());
             JsonNode m = JSON.readTree(manifest);
             api.pushBlob(repo, blob(m.path("config").path("digest").asText()));

@@ -105,7 +105,7 @@ final class TokenServer implements AutoCloseable {
             throw e;
         } catch (Exception e) {
             deleteQuietly(dir);
-            throw new IOException("failed to write the token service's certificate: " + e, e);
+            throw new IOException("failed to make the token service's key and certificate: " + e, e);
         }
     }
 
