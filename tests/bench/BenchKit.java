@@ -50,17 +50,42 @@ abstract class BenchKit {
         for (int i = 0; i < steps.length; i++) steps[reversed ? steps.length - 1 - i : i].run();
     }
 
-    /** A title, then per bench: median and minimum in ms, the ratio of its median to the reference's, median CPU ms. */
+    /** The cores this machine gives the bench: a command's CPU time spread over all of them is its floor. */
+    static final int CORES = Runtime.getRuntime().availableProcessors();
+
+    /** The header of {@link #table}, {@code ratio} naming its ratio column. */
+    static void header(int width, String ratio) {
+        System.out.printf("%n%-" + width + "s %9s %9s %7s %8s %8s%n", "", "median ms", "min ms", ratio, "cpu ms", "floor");
+    }
+
+    /**
+     * A title, then per bench: median and minimum in ms, the ratio of its median to the reference's,
+     * median CPU ms, and its floor: that CPU time spread over every core, as a ratio to the
+     * reference's median (see {@link #FLOOR_NOTE}).
+     */
     static void table(int width, String title, Samples reference, List<Samples> benches) {
         System.out.println(title);
         double ref = median(reference.nanos);
         for (Samples b : benches) {
             double med = median(b.nanos);
             long min = b.nanos.stream().min(Comparator.naturalOrder()).orElseThrow();
-            System.out.printf(Locale.ROOT, "  %-" + (width - 2) + "s %9.0f %9.0f %7.2f %8.0f%n",
-                    b.name, med / 1e6, min / 1e6, med / ref, median(b.cpuNanos) / 1e6);
+            System.out.printf(Locale.ROOT, "  %-" + (width - 2) + "s %9.0f %9.0f %7.2f %8.0f %8.2f%n",
+                    b.name, med / 1e6, min / 1e6, med / ref, median(b.cpuNanos) / 1e6, floor(b, ref));
         }
     }
+
+    /** The median CPU time of {@code b} over all {@link #CORES}, as a ratio to {@code referenceNanos}. */
+    static double floor(Samples b, double referenceNanos) {
+        return median(b.cpuNanos) / CORES / referenceNanos;
+    }
+
+    /**
+     * Why the floor column matters: no scheduling brings a command's wall time below its CPU time
+     * divided by the cores that run it, so a target ratio below the floor cannot be met by making
+     * the command wait less, only by making it do less.
+     */
+    static final String FLOOR_NOTE = "floor: median cpu / " + CORES + " cores, as a ratio to the reference's median:"
+            + " no scheduling makes the wall time lower; a target below it needs less CPU work, not less waiting";
 
     /** A verdict line: the ratio of the medians of {@code ours} and {@code reference} against an upper bound. */
     static void verdict(String what, Samples ours, Samples reference, double target) {

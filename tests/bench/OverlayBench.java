@@ -179,12 +179,13 @@ public class OverlayBench extends ImageBench {
         boolean unpackedNothing = layersBefore.equals(layersAfter);
 
         int width = 34;
-        System.out.printf("%n%-" + width + "s %9s %9s %7s %8s%n", "", "median ms", "min ms", "ratio", "cpu ms");
+        header(width, "ratio");
         table(width, "jbang SCRIPT run IMAGE true (ratio to the busybox image's)", jbangSmallS,
                 List.of(jbangSmallS, jbangBigS, jbangVfsS));
         table(width, "java command run IMAGE true (ratio to the busybox image's)", javaSmallS,
                 List.of(javaSmallS, javaBigS, javaVfsS));
         System.out.println("(cpu: user+system time of the command and the children it waited for, 10 ms ticks)");
+        System.out.println("(" + FLOOR_NOTE + ")");
         System.out.printf("layer store after %d runs of the big image under overlay: %s%n", 2 * (runs + 1),
                 unpackedNothing ? "unchanged (the same " + (layersBefore.size() - 1) + " entries in layers/ and l/, same inodes; "
                         + layersBefore.stream().filter(e -> e.startsWith("files")).findFirst().orElse("") + ")"

@@ -195,13 +195,14 @@ public class PullBench extends ImageBench {
         System.out.printf("  load average after:  %s%n", loadAverage());
 
         int width = 30;
-        System.out.printf("%n%-" + width + "s %9s %9s %7s %8s%n", "", "median ms", "min ms", "ratio", "cpu ms");
+        header(width, "ratio");
         table(width, "pull (ratio to skopeo copy)", skopeo, List.of(skopeo, jbangPull, javaPullBench));
         table(width, "unpack (ratio to umoci unpack)", umoci, List.of(umoci, apply));
         table(width, "unpack and start /bin/true (ratio to umoci unpack + runc run)", umociRunc,
                 List.of(umociRunc, jbangRun, javaRunBench));
         System.out.println("(cpu: user+system time of the command and the children it waited for, 10 ms ticks;"
                 + " in-process: this thread's; the registry's own CPU time is not counted)");
+        System.out.println("(" + FLOOR_NOTE + ")");
         System.out.println();
         verdict("pull: jbang pull vs skopeo copy", jbangPull, skopeo, PULL_TARGET);
         verdict("unpack: Layers.apply vs umoci unpack", apply, umoci, UNPACK_TARGET);

@@ -177,16 +177,17 @@ public class StartLatency extends BenchKit {
 
         double runc = median(benches.get(0).nanos);
         int width = Math.max(26, benches.stream().mapToInt(b -> b.name.length()).max().orElse(0));
-        System.out.printf("%n%-" + width + "s %9s %9s %8s %8s%n", "", "median ms", "min ms", "x runc", "cpu ms");
+        header(width, "x runc");
         for (Bench b : benches) {
             double med = median(b.nanos);
             long min = b.nanos.stream().min(Comparator.naturalOrder()).orElseThrow();
             String target = b.name.startsWith("java command") ? target(med / runc, JAVA_TARGET)
                     : b.name.startsWith("jbang ") ? target(med / runc, JBANG_TARGET) : "";
-            System.out.printf(Locale.ROOT, "%-" + width + "s %9.0f %9.0f %8.1f %8.0f%s%n",
-                    b.name, med / 1e6, min / 1e6, med / runc, median(b.cpuNanos) / 1e6, target);
+            System.out.printf(Locale.ROOT, "%-" + width + "s %9.0f %9.0f %7.1f %8.0f %8.1f%s%n",
+                    b.name, med / 1e6, min / 1e6, med / runc, median(b.cpuNanos) / 1e6, floor(b, runc), target);
         }
         System.out.println("(cpu: user+system time of the command and the children it waited for, 10 ms ticks)");
+        System.out.println("(" + FLOOR_NOTE + ")");
     }
 
     /** A label for one of several scripts: its path under the repository, else its last three parts. */
