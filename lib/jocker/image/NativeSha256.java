@@ -104,13 +104,13 @@ final class NativeSha256 extends MessageDigest implements Cloneable {
     static boolean available() { return Holder.CRYPTO != null; }
 
     /**
-     * libcrypto, by the names it has: "crypto" lets jnr search the library path, where it also
-     * takes the highest versioned libcrypto.so.N (Debian has only libcrypto.so.3 without
-     * libssl-dev); the sonames then go to dlopen(3) as they are, for a library jnr's path list
-     * misses. Whichever loads must compute SHA-256("abc") right, else we stay with the JDK.
+     * libcrypto, by the names it has: OpenSSL 3's soname first, which jnr hands to dlopen(3) as it
+     * is; then "crypto", for which jnr lists every directory of the library path to find the
+     * highest libcrypto.so.N (~20 ms of a JVM's start, see Linux.bindLibc); then OpenSSL 1.1's
+     * soname. Whichever loads must compute SHA-256("abc") right, else we stay with the JDK.
      */
     private static LibCrypto load() {
-        for (String name : new String[] {"crypto", "libcrypto.so.3", "libcrypto.so.1.1"}) {
+        for (String name : new String[] {"libcrypto.so.3", "crypto", "libcrypto.so.1.1"}) {
             try {
                 LibCrypto crypto = LibraryLoader.create(LibCrypto.class).load(name);
                 if (selfTest(crypto)) return crypto;

@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import jnr.ffi.LibraryLoader;
 import jnr.ffi.annotations.SaveError;
 import jocker.kernel.HostPrograms;
 import jocker.kernel.Linux;
@@ -74,7 +73,7 @@ public final class Sandbox {
             @SaveError int open(String path, int flags);
         }
 
-        private static final LibC libc = LibraryLoader.create(LibC.class).load("c");
+        private static final LibC libc = Linux.bindLibc(LibC.class);
         private static final jnr.ffi.Runtime ffi = jnr.ffi.Runtime.getRuntime(libc);
         private static final int O_RDONLY = 0;
 
