@@ -11,7 +11,7 @@
 //   exit=3
 //
 //JAVA 17+
-//JAVAC_OPTIONS -XDignore.symbol.file -XDstringConcat=inline
+//JAVAC_OPTIONS -XDignore.symbol.file -XDstringConcat=inline -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
 //CDS
 //SOURCES ../lib/jocker/kernel/*.java ../lib/jocker/oci/*.java ../lib/jocker/runtime/*.java ../lib/jocker/cli/*.java
