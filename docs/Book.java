@@ -14,6 +14,7 @@
 // has drifted away from the code, nor a learner an answer before the answers page.
 //
 //JAVA 17+
+//JAVAC_OPTIONS -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //DEPS org.asciidoctor:asciidoctorj:3.0.0
 
 import java.nio.file.Files;

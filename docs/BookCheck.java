@@ -18,6 +18,7 @@
 // HTTP client and WebSocket: no browser driver, no npm.
 //
 //JAVA 17+
+//JAVAC_OPTIONS -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.18.2
 
 import java.net.URI;

@@ -90,6 +90,7 @@
 // Exit 0 when every transcript matches, 1 with a diff per mismatch, 125 on a usage error.
 //
 //JAVA 17+
+//JAVAC_OPTIONS -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //SOURCES ../lib/jocker/cgroups/Cgroups.java ../lib/jocker/kernel/MountInfo.java ../lib/jocker/kernel/Trace.java
 //SOURCES ../lib/jocker/runtime/ContainerError.java ../lib/jocker/runtime/Log.java
 

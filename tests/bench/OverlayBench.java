@@ -39,7 +39,7 @@
 // the runtime's cgroup parent and the temp directory, whatever happens, Ctrl-C included.
 //
 //JAVA 17+
-//JAVAC_OPTIONS -XDignore.symbol.file
+//JAVAC_OPTIONS -XDignore.symbol.file -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 //DEPS org.apache.commons:commons-compress:1.27.1
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.18.2

@@ -29,7 +29,7 @@
 // made (by their ids) and the runtime's cgroup parent, whatever happens, Ctrl-C included.
 //
 //JAVA 17+
-//JAVAC_OPTIONS -XDignore.symbol.file
+//JAVAC_OPTIONS -XDignore.symbol.file -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 //DEPS org.apache.commons:commons-compress:1.27.1
 //SOURCES BenchKit.java

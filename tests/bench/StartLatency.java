@@ -27,6 +27,7 @@
 // bundle and every runc/crun container it made, whatever happens.
 //
 //JAVA 17+
+//JAVAC_OPTIONS -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //SOURCES BenchKit.java
 
 import java.io.IOException;

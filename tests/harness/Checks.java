@@ -18,6 +18,7 @@
 // they run side by side on a few workers; a class marked @RunsAlone runs with nothing else.
 //
 //JAVA 17+
+//JAVAC_OPTIONS -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 //DEPS org.apache.commons:commons-compress:1.27.1
 //SOURCES Runner.java Pool.java Integrity.java Grade.java

@@ -14,6 +14,7 @@
 // and ./build.sh test --all. Output of each run: build/mutants/logs/ID.log.
 //
 //JAVA 17+
+//JAVAC_OPTIONS -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

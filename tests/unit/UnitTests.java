@@ -14,6 +14,7 @@
 // MountInfoTest.java is package jocker.kernel), so package-private members are reachable.
 // The checks' harness (tests/harness/Checks.java) runs the same classes as its unit phase.
 //
+//JAVAC_OPTIONS -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 //CDS
 //MAIN UnitTests

@@ -14,6 +14,7 @@
 // pulled or one line saying there is no network, and a second run that changed nothing.
 //
 //JAVA 17+
+//JAVAC_OPTIONS -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC -J-XX:-UsePerfData
 //DEPS org.junit.platform:junit-platform-console-standalone:1.11.4
 
 import java.io.IOException;
