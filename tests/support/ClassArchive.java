@@ -1,5 +1,7 @@
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,16 +73,22 @@ final class ClassArchive {
         }
     }
 
-    /** A static archive (CDS's magic 0xf00baba2, little-endian) newer than the jar. */
+    /** CDS's magic number of a static archive; JBang's dynamic one starts with 0xf00baba8. */
+    static final int STATIC_MAGIC = 0xf00baba2;
+
+    /** A static archive (its first four bytes {@link #STATIC_MAGIC}, little-endian) newer than the jar. */
     private static boolean isFresh(Path jsa, Path jar) throws IOException {
         if (!Files.isRegularFile(jsa) || Files.getLastModifiedTime(jsa).compareTo(Files.getLastModifiedTime(jar)) < 0) {
             return false;
         }
         try (InputStream in = Files.newInputStream(jsa)) {
-            byte[] magic = in.readNBytes(4);
-            return magic.length == 4 && (magic[0] & 0xff) == 0xa2 && (magic[1] & 0xff) == 0xba
-                    && (magic[2] & 0xff) == 0x0b && (magic[3] & 0xff) == 0xf0;
+            return isStaticArchive(in.readNBytes(4));
         }
+    }
+
+    /** Whether {@code head}, a file's first four bytes, is a static archive's magic (a2 ab 0b f0 on disk). */
+    static boolean isStaticArchive(byte[] head) {
+        return head.length == 4 && ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt() == STATIC_MAGIC;
     }
 
     private static boolean train(Path script, int step, Path image, Parts p, Path jsa) throws IOException {
