@@ -27,13 +27,14 @@ import jocker.kernel.Trees;
  * Without an archive a run costs about 60% more CPU time (measured on step 05: ~2.0 s against
  * ~1.2 s under load), and a check class makes dozens of runs.
  *
- * <p>How, as class_archive does it: one training run of the script ({@code run true}, or
- * {@code run busybox true}, or from step 08 on {@code run --network none busybox true}) in a
- * context of its own (state root, cgroup parent, network: {@link Jocker#open}, removed by
- * {@link Cleanup#close} whatever happens), where the runtime JVM and its init JVM write the
- * classes they load (-XX:DumpLoadedClassList; the init JVM gets it from JAVA_TOOL_OPTIONS); then
- * {@code java -Xshare:dump} of their union. A training run that fails (a TODO not done) still
- * lists what it loaded. Anything that goes wrong leaves the command as it was: an archive only
+ * <p>How, as class_archive does it: training runs of the script in a context of its own (state
+ * root, cgroup parent, network: {@link Jocker#open}, removed by {@link Cleanup#close} whatever
+ * happens): {@code run true}, or {@code run busybox true}, or from step 08 on {@code run --network
+ * none busybox true}; from step 06 on also a pull that cannot connect (port 9 of loopback) and
+ * {@code images}, which load the HTTP client's and the image store's classes that a third of a
+ * grading's launches need. Every JVM of them writes the classes it loads (-XX:DumpLoadedClassList;
+ * the init JVM gets it from JAVA_TOOL_OPTIONS); then {@code java -Xshare:dump} of their union. A
+ * training run that fails (a TODO not done, the pull) still lists what it loaded. Anything that goes wrong leaves the command as it was: an archive only
  * makes runs faster, never different. {@code -Djocker.cds=false} turns this off.
  */
 final class ClassArchive {
@@ -91,10 +92,20 @@ final class ClassArchive {
         return head.length == 4 && ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt() == STATIC_MAGIC;
     }
 
+    /** The commands of the training runs of step {@code step}'s script: build.sh's warm_solution's. */
+    static List<List<String>> trainingRuns(int step) {
+        List<String> run = new ArrayList<>(List.of("run"));
+        if (step >= Jocker.NETWORK_STEP) run.addAll(List.of("--network", "none"));
+        if (step >= 2) run.add("busybox");
+        run.add("true");
+        if (step < Jocker.PULL_STEP) return List.of(run);
+        return List.of(run, List.of("pull", "127.0.0.1:9/jocker-setup:none"), List.of("images"));
+    }
+
     private static boolean train(Path script, int step, Path image, Parts p, Path jsa) throws IOException {
         Path tmp = Files.createTempDirectory("jocker-check-cds-");
         try {
-            Path runtimeList = tmp.resolve("runtime.classes"), initList = tmp.resolve("init.classes");
+            List<Path> lists = new ArrayList<>();
             Jocker trainer = Jocker.open(name -> switch (name) {
                 case "jocker.script" -> Optional.of(script.toString());
                 case "jocker.step" -> Optional.of(Integer.toString(step));
@@ -102,21 +113,23 @@ final class ClassArchive {
                 default -> Optional.empty();
             });
             try {
-                List<String> args = new ArrayList<>(List.of("run"));
-                if (step >= Jocker.NETWORK_STEP) args.addAll(List.of("--network", "none"));
-                if (step >= 2) args.add("busybox");
-                args.add("true");
-                // The runtime's own flag goes after java (sh inserts it); the init JVM reads JAVA_TOOL_OPTIONS.
-                List<String> insert = List.of("sh", "-c", "j=$1; shift; exec \"$j\" -XX:DumpLoadedClassList=\"$0\" \"$@\"",
-                        runtimeList.toString());
-                trainer.startTraining(insert, p.withoutArchive(), args,
-                        Map.of("JAVA_TOOL_OPTIONS", "-XX:DumpLoadedClassList=" + initList)).await(TRAINING_TIMEOUT);
+                int n = 0;
+                for (List<String> args : trainingRuns(step)) {
+                    Path runtimeList = tmp.resolve("runtime" + n + ".classes"), initList = tmp.resolve("init" + n + ".classes");
+                    n++;
+                    lists.addAll(List.of(runtimeList, initList));
+                    // The runtime's own flag goes after java (sh inserts it); the init JVM reads JAVA_TOOL_OPTIONS.
+                    List<String> insert = List.of("sh", "-c", "j=$1; shift; exec \"$j\" -XX:DumpLoadedClassList=\"$0\" \"$@\"",
+                            runtimeList.toString());
+                    trainer.startTraining(insert, p.withoutArchive(), args,
+                            Map.of("JAVA_TOOL_OPTIONS", "-XX:DumpLoadedClassList=" + initList)).await(TRAINING_TIMEOUT);
+                }
             } finally {
                 Cleanup.close(trainer);
             }
             Path all = tmp.resolve("all.classes");
             List<String> lines = new ArrayList<>();
-            for (Path list : List.of(runtimeList, initList)) {
+            for (Path list : lists) {
                 if (Files.exists(list)) lines.addAll(Files.readAllLines(list));
             }
             // Lambdas that touch picocli would make the dump link (and so leave out) its old classes.

@@ -84,6 +84,9 @@ final class Jocker {
     /** The first step whose containers get a network (a bridge, a veth, NAT) unless told otherwise. */
     static final int NETWORK_STEP = 8;
 
+    /** The first step with {@code pull}, {@code images} and the other commands of the image store. */
+    static final int PULL_STEP = 6;
+
     private Jocker(Path script, int step, Path image, Path repo, Path root, String cgroupParent, TestNetwork network,
             boolean networkNone, List<Running> runs, List<String> killed) {
         this.script = script;
