@@ -34,8 +34,9 @@ import jocker.kernel.Trees;
  * {@code images}, which load the HTTP client's and the image store's classes that a third of a
  * grading's launches need. Every JVM of them writes the classes it loads (-XX:DumpLoadedClassList;
  * the init JVM gets it from JAVA_TOOL_OPTIONS); then {@code java -Xshare:dump} of their union. A
- * training run that fails (a TODO not done, the pull) still lists what it loaded. Anything that goes wrong leaves the command as it was: an archive only
- * makes runs faster, never different. {@code -Djocker.cds=false} turns this off.
+ * training run that fails (a TODO not done, the pull) still lists what it loaded. Anything that
+ * goes wrong leaves the command as it was: an archive only makes runs faster, never different.
+ * {@code -Djocker.cds=false} turns this off.
  */
 final class ClassArchive {
     private ClassArchive() {}
@@ -113,10 +114,10 @@ final class ClassArchive {
                 default -> Optional.empty();
             });
             try {
-                int n = 0;
-                for (List<String> args : trainingRuns(step)) {
-                    Path runtimeList = tmp.resolve("runtime" + n + ".classes"), initList = tmp.resolve("init" + n + ".classes");
-                    n++;
+                List<List<String>> runs = trainingRuns(step);
+                for (int i = 0; i < runs.size(); i++) {
+                    List<String> args = runs.get(i);
+                    Path runtimeList = tmp.resolve("runtime" + i + ".classes"), initList = tmp.resolve("init" + i + ".classes");
                     lists.addAll(List.of(runtimeList, initList));
                     // The runtime's own flag goes after java (sh inserts it); the init JVM reads JAVA_TOOL_OPTIONS.
                     List<String> insert = List.of("sh", "-c", "j=$1; shift; exec \"$j\" -XX:DumpLoadedClassList=\"$0\" \"$@\"",
