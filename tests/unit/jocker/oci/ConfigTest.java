@@ -19,7 +19,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 class ConfigTest {
 
     private static JsonNode tree(String json) throws Exception {
-        return Json.MAPPER.readTree(json);
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
     }
 
     private static Config sample() {

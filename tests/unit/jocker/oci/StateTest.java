@@ -28,7 +28,7 @@ class StateTest {
         s.owner = new State.Owner(42, 123456);
         Path file = tmp.resolve("state.json");
         s.write(file);
-        JsonNode j = Json.MAPPER.readTree(file.toFile());
+        JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
         assertEquals("1.2.0", j.at("/ociVersion").asText());
         assertEquals("abc", j.at("/id").asText());
         assertEquals("created", j.at("/status").asText());
@@ -46,7 +46,7 @@ class StateTest {
         State s = new State();
         s.id = "abc";
         s.status = "creating";
-        JsonNode j = Json.MAPPER.readTree(Json.text(s));
+        JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Json.text(s));
         assertTrue(j.at("/owner").isMissingNode(), j.toString());
         assertTrue(j.at("/bundle").isMissingNode(), j.toString());
         assertEquals(0, j.at("/pid").asInt(-1), "no process yet");
