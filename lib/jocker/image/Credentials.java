@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import jocker.runtime.ContainerError;
@@ -185,13 +186,13 @@ public final class Credentials {
         try {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            return ImageJson.MAPPER.createObjectNode();
+            return JsonNodeFactory.instance.objectNode();
         } catch (IOException e) {
             throw new ContainerError("failed to read " + file + ": " + Log.reason(e), e);
         }
-        if (new String(bytes, StandardCharsets.UTF_8).isBlank()) return ImageJson.MAPPER.createObjectNode();
+        if (new String(bytes, StandardCharsets.UTF_8).isBlank()) return JsonNodeFactory.instance.objectNode();
         try {
-            if (ImageJson.MAPPER.readTree(bytes) instanceof ObjectNode o) return o;
+            if (ImageJson.mapper().readTree(bytes) instanceof ObjectNode o) return o;
             throw new ContainerError("failed to read " + file + ": not a JSON object");
         } catch (IOException e) {
             throw new ContainerError("failed to read " + file + ": not JSON ("
@@ -210,7 +211,7 @@ public final class Credentials {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            byte[] bytes = (ImageJson.MAPPER.writeValueAsString(root) + "\n").getBytes(StandardCharsets.UTF_8);
+            byte[] bytes = (ImageJson.mapper().writeValueAsString(root) + "\n").getBytes(StandardCharsets.UTF_8);
             try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ByteBuffer buffer = ByteBuffer.wrap(bytes);
                 while (buffer.hasRemaining()) out.write(buffer);

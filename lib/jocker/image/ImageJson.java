@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import jocker.oci.Json;
 import jocker.runtime.ContainerError;
 
 /**
@@ -18,6 +19,8 @@ import jocker.runtime.ContainerError;
  *       reorder, re-indent and drop unknown fields.</li>
  *   <li>Whatever the registry sends, the user sees one line: "failed to parse &lt;what&gt;: &lt;reason&gt;".</li>
  * </ul>
+ * The binding is {@link Json}'s (jackson-core's parser, without an ObjectMapper's start cost);
+ * the few documents read as trees (credentials, token and error bodies) use {@link #mapper()}.
  */
 public final class ImageJson {
     private ImageJson() {}
@@ -28,40 +31,52 @@ public final class ImageJson {
      * {@code @JsonIgnoreProperties(ignoreUnknown = true)}, and the unit tests feed each one unknown
      * fields, so a type that forgets fails there rather than on a registry's newer manifest.
      */
-    static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
     /** Parses {@code bytes} as a {@code type}; {@code what} names the document in errors. */
     public static <T> T parse(byte[] bytes, Class<T> type, String what) {
         try {
-            T value = MAPPER.readValue(bytes, type);
+            T value = Json.parse(bytes, type);
             if (value == null) throw new ContainerError("failed to parse " + what + ": null document");
             return value;
-        } catch (JsonProcessingException e) {
+        } catch (IOException e) {
             // A value our types refuse (an invalid digest) arrives wrapped: show its own words.
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t instanceof ContainerError c) throw new ContainerError("failed to parse " + what + ": " + c.getMessage(), e);
             }
-            throw new ContainerError("failed to parse " + what + ": " + e.getOriginalMessage(), e);
-        } catch (IOException e) {
-            throw new ContainerError("failed to parse " + what + ": " + e.getMessage(), e);
+            String reason = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw new ContainerError("failed to parse " + what + ": " + oneLine(reason), e);
         }
     }
 
+    private static String oneLine(String text) {
+        String line = String.valueOf(text).lines().findFirst().orElse("");
+        return Digest.clip(line);
+    }
+
     /**
-     * Builds the readers of the registry's documents and the writer of index.json ahead of their
-     * first use, which costs a fresh JVM tens of milliseconds of reflection (see Puller.warmUp).
+     * Learns the shapes of the registry's documents and the writer of index.json ahead of their
+     * first use (see Puller.warmUp).
      */
     static void warmUp() {
-        for (Class<?> type : List.of(Index.class, Manifest.class, ImageConfig.class)) MAPPER.readerFor(type);
+        for (Class<?> type : List.of(Index.class, Manifest.class, ImageConfig.class)) {
+            try {
+                Json.parse("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8), type);
+            } catch (IOException e) {
+                // the pull will meet it and say so
+            }
+        }
         text(ImageLayout.emptyIndex());
     }
 
     /** The JSON text of {@code value} (index.json, oci-layout), indented. */
-    public static String text(Object value) {
-        try {
-            return MAPPER.writeValueAsString(value);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+    public static String text(Object value) { return Json.text(value); }
+
+    /**
+     * An ObjectMapper for the documents read as trees. Made at first use: building one costs a
+     * short-lived JVM ~30 ms of CPU, which a pull without credentials or errors need not pay.
+     */
+    public static ObjectMapper mapper() { return Mapper.INSTANCE; }
+
+    private static final class Mapper {
+        static final ObjectMapper INSTANCE = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     }
 }

@@ -302,7 +302,7 @@ public final class Registry {
     /** The first error of the distribution spec's error body: {code, message}, each may be null. */
     private static String[] errorBody(Response r) {
         try (InputStream in = r.body().byteStream()) {
-            JsonNode first = ImageJson.MAPPER.readTree(in.readNBytes(MAX_ERROR_BODY)).path("errors").path(0);
+            JsonNode first = ImageJson.mapper().readTree(in.readNBytes(MAX_ERROR_BODY)).path("errors").path(0);
             String code = first.path("code").asText(null);
             String message = first.path("message").asText(null);
             return new String[] {code, message == null ? null : Digest.clip(message)};
@@ -320,7 +320,7 @@ public final class Registry {
         String type = MediaTypes.base(contentType);
         JsonNode json;
         try {
-            json = ImageJson.MAPPER.readTree(bytes);
+            json = ImageJson.mapper().readTree(bytes);
         } catch (IOException e) {
             json = null;
         }

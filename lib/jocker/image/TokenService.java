@@ -88,7 +88,7 @@ public final class TokenService {
     private static String token(byte[] body, String host) {
         JsonNode json;
         try {
-            json = ImageJson.MAPPER.readTree(body);
+            json = ImageJson.mapper().readTree(body);
         } catch (IOException e) {
             json = null;
         }

@@ -17,7 +17,8 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 
 /**
- * Reading and writing the runtime's JSON documents (config.json, state.json, the undo log).
+ * Reading and writing JSON documents: the runtime's own (config.json, state.json, the undo log),
+ * and from step 06 the registries' ({@link #parse}).
  * A write is atomic: the text goes to a temporary file beside the target, which is then renamed
  * over it (rename(2) replaces a file in one step), so that another process reading the file sees
  * the old document or the new one, never half of one.
@@ -51,6 +52,14 @@ public final class Json {
             throw e;   // callers tell "not there yet" from "broken"
         } catch (IOException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Parses {@code bytes} as a {@code type}: null for the document {@code null}. */
+    public static <T> T parse(byte[] bytes, Class<T> type) throws IOException {
+        try (JsonParser p = FACTORY.createParser(bytes)) {
+            if (p.nextToken() == null) throw new IOException("empty document");
+            return type.cast(JsonBinding.read(p, type));
         }
     }
 

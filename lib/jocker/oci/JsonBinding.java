@@ -18,25 +18,30 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 
 /**
- * Binds the runtime's own documents (config.json, state.json, the undo log, network.json) to
- * their classes with Jackson's streaming parser and generator, the way Jackson's ObjectMapper
- * would bind them: public fields in declaration order (a record's components in order),
- * {@code @JsonProperty} names, {@code @JsonInclude} on the class or the field, unknown fields
- * skipped, numbers and booleans read into strings and back as Jackson coerces them.
+ * Binds JSON documents to our classes with Jackson's streaming parser and generator, the way
+ * Jackson's ObjectMapper binds them: public fields in declaration order (a record's components in
+ * order), {@code @JsonProperty} names, {@code @JsonInclude} on the class or the field, a value type
+ * (a digest) through its {@code @JsonValue} and {@code @JsonCreator}, unknown fields skipped, and
+ * numbers and booleans read into strings as Jackson coerces them. The runtime's own documents
+ * (config.json, state.json, the undo log, network.json) and the registries' (index, manifest,
+ * image config) go through it.
  *
  * <p>Why not ObjectMapper: every run starts two JVMs, and each one's first ObjectMapper costs
  * ~45 ms of CPU (~30 ms to build the mapper, the rest to introspect Config) plus the compiler
- * threads' work on Jackson's code, about a sixth of a run's CPU. This binder knows only what our
- * documents use (strings, numbers, booleans, enums, lists, arrays, string-keyed maps, nested
- * classes, records) and costs a few milliseconds. Documents from registries, where every shape
- * the specs allow may arrive, still go through ObjectMapper (jocker.image.ImageJson).
+ * threads' work on Jackson's code, about a sixth of a run's CPU. This binder knows only the types
+ * our documents use (strings, numbers, booleans, enums, lists, arrays, string-keyed maps, nested
+ * classes, records, value types) and costs a few milliseconds. It is no less strict: what is not
+ * the declared type is refused, and the parser's limits (nesting depth, number and string
+ * lengths) are jackson-core's own.
  */
 final class JsonBinding {
     private JsonBinding() {}
@@ -47,8 +52,12 @@ final class JsonBinding {
      */
     private record Property(String name, Type type, Field field, int component, Method accessor, JsonInclude.Include include) {}
 
-    /** How a class maps to a JSON object. */
-    private record Shape(List<Property> properties, Map<String, Property> byName, Constructor<?> constructor, boolean record) {}
+    /**
+     * How a class maps to JSON: an object of properties; or, for a value type such as a digest, a
+     * string, written by its {@code @JsonValue} method and read by its {@code @JsonCreator}.
+     */
+    private record Shape(List<Property> properties, Map<String, Property> byName, Constructor<?> constructor, boolean record,
+            Method value, Method creator) {}
 
     private static final Map<Class<?>, Shape> SHAPES = new ConcurrentHashMap<>();
 
@@ -91,6 +100,10 @@ final class JsonBinding {
 
     private static void writeObject(JsonGenerator g, Object value) throws IOException {
         Shape shape = shapeOf(value.getClass());
+        if (shape.value() != null) {
+            write(g, invoke(shape.value(), value));
+            return;
+        }
         g.writeStartObject();
         for (Property p : shape.properties()) {
             Object v = get(value, p);
@@ -102,10 +115,22 @@ final class JsonBinding {
     }
 
     private static Object get(Object owner, Property p) throws IOException {
+        if (p.accessor() != null) return invoke(p.accessor(), owner);
         try {
-            return p.field() != null ? p.field().get(owner) : p.accessor().invoke(owner);
-        } catch (ReflectiveOperationException e) {
+            return p.field().get(owner);
+        } catch (IllegalAccessException e) {
             throw new IOException("cannot read " + owner.getClass().getSimpleName() + "." + p.name(), e);
+        }
+    }
+
+    /** Calls {@code m}; what it throws (a creator refusing its value) arrives as the cause of an IOException. */
+    private static Object invoke(Method m, Object target, Object... args) throws IOException {
+        try {
+            return m.invoke(target, args);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw new IOException(String.valueOf(e.getCause().getMessage()), e.getCause());
+        } catch (IllegalAccessException e) {
+            throw new IOException("cannot call " + m, e);
         }
     }
 
@@ -193,12 +218,16 @@ final class JsonBinding {
             }
             return map;
         }
+        Shape shape = shapeOf(raw);
+        if (shape.creator() != null) {
+            if (!t.isScalarValue()) throw mismatch(p, "a string");
+            return invoke(shape.creator(), null, read(p, shape.creator().getGenericParameterTypes()[0]));
+        }
         if (t != JsonToken.START_OBJECT) throw mismatch(p, "an object");
-        return readObject(p, raw);
+        return readObject(p, raw, shape);
     }
 
-    private static Object readObject(JsonParser p, Class<?> raw) throws IOException {
-        Shape shape = shapeOf(raw);
+    private static Object readObject(JsonParser p, Class<?> raw, Shape shape) throws IOException {
         Object[] components = shape.record() ? defaults(shape) : null;
         Object value = shape.record() ? null : construct(shape.constructor());
         while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -277,6 +306,20 @@ final class JsonBinding {
     }
 
     private static Shape shape(Class<?> type) {
+        Method value = null;
+        Method creator = null;
+        for (Method m : type.getDeclaredMethods()) {
+            if (m.isAnnotationPresent(JsonValue.class) && m.getParameterCount() == 0) value = m;
+            if (m.isAnnotationPresent(JsonCreator.class) && Modifier.isStatic(m.getModifiers()) && m.getParameterCount() == 1) creator = m;
+        }
+        if (value != null || creator != null) {
+            if (value == null || creator == null) {
+                throw new IllegalStateException(type.getName() + " needs both @JsonValue and a static one-argument @JsonCreator");
+            }
+            value.setAccessible(true);
+            creator.setAccessible(true);
+            return new Shape(List.of(), Map.of(), null, false, value, creator);
+        }
         JsonInclude.Include classInclude = includeOf(type.getAnnotation(JsonInclude.class), JsonInclude.Include.ALWAYS);
         List<Property> properties = new ArrayList<>();
         Constructor<?> constructor;
@@ -313,7 +356,7 @@ final class JsonBinding {
         constructor.setAccessible(true);
         Map<String, Property> byName = new LinkedHashMap<>();
         for (Property p : properties) byName.put(p.name(), p);
-        return new Shape(List.copyOf(properties), byName, constructor, type.isRecord());
+        return new Shape(List.copyOf(properties), byName, constructor, type.isRecord(), null, null);
     }
 
     private static String nameOf(JsonProperty p, String javaName) {
@@ -341,7 +384,7 @@ final class JsonBinding {
         try {
             return c.newInstance(args);
         } catch (java.lang.reflect.InvocationTargetException e) {
-            throw new IOException("invalid " + c.getDeclaringClass().getSimpleName() + ": " + e.getCause().getMessage(), e.getCause());
+            throw new IOException(String.valueOf(e.getCause().getMessage()), e.getCause());
         } catch (ReflectiveOperationException e) {
             throw new IOException("cannot make a " + c.getDeclaringClass().getSimpleName(), e);
         }

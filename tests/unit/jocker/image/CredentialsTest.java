@@ -27,7 +27,7 @@ class CredentialsTest {
 
     private Path file() { return dockerConfig.resolve("config.json"); }
 
-    private JsonNode json() throws Exception { return ImageJson.MAPPER.readTree(file().toFile()); }
+    private JsonNode json() throws Exception { return ImageJson.mapper().readTree(file().toFile()); }
 
     private static String b64(String s) { return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8)); }
 
@@ -142,7 +142,7 @@ class CredentialsTest {
         Credentials.store(file(), "a.example", new Credentials.Login("u", "p"));
         assertTrue(Files.isSymbolicLink(file()));
         assertEquals("u", Credentials.find(file(), "a.example").username());
-        assertEquals("x", ImageJson.MAPPER.readTree(real.toFile()).path("psFormat").asText());
+        assertEquals("x", ImageJson.mapper().readTree(real.toFile()).path("psFormat").asText());
     }
 
     @Test

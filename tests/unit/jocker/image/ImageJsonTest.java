@@ -183,7 +183,7 @@ class ImageJsonTest {
         Descriptor d = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.parse(A), 42);
         d.annotations.put(ImageLayout.REF_NAME, "docker.io/library/busybox:latest");
         index.manifests.add(d);
-        JsonNode j = ImageJson.MAPPER.readTree(ImageJson.text(index));
+        JsonNode j = ImageJson.mapper().readTree(ImageJson.text(index));
         assertEquals(2, j.at("/schemaVersion").asInt());
         assertEquals("application/vnd.oci.image.index.v1+json", j.at("/mediaType").asText());
         assertEquals(A, j.at("/manifests/0/digest").asText());
@@ -197,7 +197,7 @@ class ImageJsonTest {
         assertEquals(d.digest, back.manifests.get(0).digest);
         assertEquals("docker.io/library/busybox:latest", back.manifests.get(0).annotation(ImageLayout.REF_NAME));
 
-        JsonNode layout = ImageJson.MAPPER.readTree(ImageJson.text(new ImageLayout.OciLayout()));
+        JsonNode layout = ImageJson.mapper().readTree(ImageJson.text(new ImageLayout.OciLayout()));
         assertEquals("{\"imageLayoutVersion\":\"1.0.0\"}", layout.toString());
         ImageLayout.OciLayout read = ImageJson.parse(json("{'imageLayoutVersion': '1.0.0', 'x': 1}"), ImageLayout.OciLayout.class, "oci-layout");
         assertEquals("1.0.0", read.imageLayoutVersion);
@@ -210,11 +210,40 @@ class ImageJsonTest {
     void aPlatformIsWrittenWithoutEmptyFields() throws Exception {
         Descriptor d = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.parse(A), 1);
         d.platform = Platform.parse("linux/amd64");
-        JsonNode j = ImageJson.MAPPER.readTree(ImageJson.text(d));
+        JsonNode j = ImageJson.mapper().readTree(ImageJson.text(d));
         assertEquals("linux", j.at("/platform/os").asText());
         assertEquals("amd64", j.at("/platform/architecture").asText());
         assertTrue(j.at("/platform/variant").isMissingNode());
         assertEquals(d.platform, ImageJson.parse(ImageJson.text(d).getBytes(StandardCharsets.UTF_8), Descriptor.class, "d").platform);
+    }
+
+    @Test
+    void documentsAreWrittenAndReadAsObjectMapperDid() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper jackson = new com.fasterxml.jackson.databind.ObjectMapper()
+                .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        Index index = Index.parse(json(INDEX), "index");
+        Manifest manifest = Manifest.parse(json(MANIFEST), "manifest");
+        ImageConfig config = ImageConfig.parse(json(CONFIG), "config");
+        for (Object doc : List.of(index, manifest, config, ImageLayout.emptyIndex(), new ImageLayout.OciLayout())) {
+            assertEquals(jackson.writeValueAsString(doc), ImageJson.text(doc), doc.getClass().getSimpleName());
+            String text = ImageJson.text(doc);
+            Object ours = ImageJson.parse(text.getBytes(StandardCharsets.UTF_8), doc.getClass(), "doc");
+            Object theirs = jackson.readValue(text, doc.getClass());
+            assertEquals(jackson.writeValueAsString(theirs), ImageJson.text(ours), "read back alike");
+        }
+        assertEquals(jackson.writeValueAsString(jackson.readValue(json(CONFIG), ImageConfig.class)), ImageJson.text(
+                ImageJson.parse(json(CONFIG), ImageConfig.class, "config")), "unknown and null fields read alike");
+    }
+
+    @Test
+    void aDigestIsReadOnlyFromAString() {
+        for (String bad : List.of("{'schemaVersion': 2, 'config': {'mediaType': 'm', 'size': 1, 'digest': {'a': 1}}}",
+                "{'schemaVersion': 2, 'config': {'mediaType': 'm', 'size': 1, 'digest': ['" + A + "']}}",
+                "{'schemaVersion': 2, 'config': {'mediaType': 'm', 'size': '1x', 'digest': '" + A + "'}}")) {
+            ContainerError e = assertThrows(ContainerError.class, () -> Manifest.parse(json(bad), "manifest"), bad);
+            assertTrue(e.getMessage().startsWith("failed to parse manifest: "), e.getMessage());
+        }
     }
 
     @Test
