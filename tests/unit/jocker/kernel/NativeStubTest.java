@@ -4,6 +4,7 @@ package jocker.kernel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -23,6 +24,16 @@ class NativeStubTest {
         assertEquals("jffi-1.3.13-native.jar",
                 NativeStub.key("jar:file:/root/.m2/repository/com/github/jnr/jffi/1.3.13/jffi-1.3.13-native.jar!/jni/x86_64-Linux/libjffi-1.2.so"));
         assertEquals("jffi-1.4.0-native.jar", NativeStub.key("jar:file:/x/jffi-1.4.0-native.jar!/jni/aarch64-Linux/libjffi-1.2.so"));
+    }
+
+    @Test
+    void theNativeJarIsFoundOnTheClassPathByTheSameName() {
+        String jar = "/root/.m2/repository/com/github/jnr/jffi/1.3.13/jffi-1.3.13-native.jar";
+        assertEquals(NativeStub.key("jar:file:" + jar + "!/jni/x86_64-Linux/libjffi-1.2.so"),
+                NativeStub.nativeJar("/a/app.jar:/x/jffi-1.3.13.jar:" + jar + ":/y/okio.jar"));
+        assertNull(NativeStub.nativeJar("/a/app.jar:/x/jffi-1.3.13.jar"), "no native jar: look the resource up");
+        assertNull(NativeStub.nativeJar("/a/jffi-1.3.13-native.jar:/b/jffi-1.4.0-native.jar"), "two: which one wins is the class loader's");
+        assertNull(NativeStub.nativeJar(""));
     }
 
     @Test
