@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -56,6 +57,14 @@ public final class Cgroups {
 
         @Override public String toString() {
             return (version == Version.V2 ? "cgroup2 " : "cgroup v1 ") + mount + " " + controllers;
+        }
+
+        // Written out, though a record has them: the generated ones are linked at their first call
+        // through invokedynamic, which costs a fresh JVM ~6 ms, and every run hashes a Hierarchy.
+        @Override public int hashCode() { return Objects.hash(version, mount, controllers); }
+
+        @Override public boolean equals(Object o) {
+            return o instanceof Hierarchy h && version == h.version && mount.equals(h.mount) && controllers.equals(h.controllers);
         }
     }
 
