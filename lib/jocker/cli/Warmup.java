@@ -10,10 +10,10 @@ import jocker.runtime.WarmsUp;
 
 /**
  * The second core's share of a short-lived JVM's start. A run, and the init process it spawns,
- * each need two slow things at first use: jnr-ffi binding libc (the {@link Linux} class) and
- * Jackson learning the shape of the config (its first read or write of a {@link Config}). Each
- * costs a JVM tens of milliseconds of class loading and reflection, and the main thread would
- * meet them one after the other. Here a daemon thread meets them first, while the main thread
+ * each need slow things at first use: jnr-ffi binding libc (the {@link Linux} class, tens of
+ * milliseconds of class loading and code generation) and the JSON binding learning the shape of
+ * the config and the state (their first read or write, a few milliseconds of reflection; see
+ * jocker.oci.JsonBinding). The main thread would meet them one after the other. Here a daemon thread meets them first, while the main thread
  * parses the command line (run) or binds libc (init); the main thread then finds them ready, or
  * waits on the class-initialisation lock for what is still under way, never doing it twice.
  *
