@@ -66,17 +66,6 @@ class JsonBindingTest {
         return c;
     }
 
-    static State fullState() {
-        State s = new State();
-        s.id = "abc";
-        s.status = "running";
-        s.pid = 4242;
-        s.bundle = "/var/lib/jocker/containers/abc";
-        s.annotations.put("k", "v");
-        s.owner = new State.Owner(77, 123456789012L);
-        return s;
-    }
-
     static List<UndoLog.Entry> undoEntries() {
         return List.of(new UndoLog.Entry(UndoLog.Kind.MOUNT, "rootfs"),
                 new UndoLog.Entry(UndoLog.Kind.RULE, "nat/JOCKER", List.of("-t", "nat", "-A", "JOCKER", "-j", "RETURN")),
@@ -89,7 +78,7 @@ class JsonBindingTest {
 
     @Test
     void writesWhatObjectMapperWrote() throws Exception {
-        for (Object doc : List.of(new Config(), fullConfig(), new State(), fullState(), undoEntries(), List.of(),
+        for (Object doc : List.of(new Config(), fullConfig(), new State(), StateTest.sample(), undoEntries(), List.of(),
                 new Hidden("br0", true, 5, List.of(List.of("a"), List.of()), Map.of("k", List.of(1, "x", true))),
                 new Hidden(null, false, 0, null, null))) {
             assertEquals(JACKSON.writeValueAsString(doc), Json.text(doc), doc.getClass().getSimpleName());
@@ -111,8 +100,8 @@ class JsonBindingTest {
         Path file = tmp.resolve("doc.json");
         Json.write(file, fullConfig());
         assertEquals(Json.text(fullConfig()), Json.text(Json.read(file, Config.class)));
-        Json.write(file, fullState());
-        assertEquals(Json.text(fullState()), Json.text(Json.read(file, State.class)));
+        Json.write(file, StateTest.sample());
+        assertEquals(Json.text(StateTest.sample()), Json.text(Json.read(file, State.class)));
         Json.write(file, undoEntries());
         assertArrayEquals(undoEntries().toArray(), Json.read(file, UndoLog.Entry[].class));
         Hidden h = new Hidden("br0", true, 5, List.of(List.of("a", "b")), Map.of("n", 1, "m", Map.of()));

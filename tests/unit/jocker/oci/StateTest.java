@@ -17,8 +17,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 /** state.json: the OCI runtime state as `runc state` prints it, plus our owner. */
 class StateTest {
 
-    @Test
-    void fieldsHaveTheirOciNames(@TempDir Path tmp) throws Exception {
+    /** A created container's state, every field set (JsonBindingTest writes it too). */
+    static State sample() {
         State s = new State();
         s.id = "abc";
         s.status = "created";
@@ -26,6 +26,12 @@ class StateTest {
         s.bundle = "/var/lib/jocker/containers/abc";
         s.annotations.put("jocker.image", "busybox");
         s.owner = new State.Owner(42, 123456);
+        return s;
+    }
+
+    @Test
+    void fieldsHaveTheirOciNames(@TempDir Path tmp) throws Exception {
+        State s = sample();
         Path file = tmp.resolve("state.json");
         s.write(file);
         JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
