@@ -110,11 +110,15 @@ class BookCheck {
 
         long started = System.nanoTime();
         Path profile = Files.createTempDirectory("book-check-chromium");
-        Process chromium = new ProcessBuilder(CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+        ProcessBuilder browser = new ProcessBuilder(CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
                 "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--user-data-dir=" + profile, "--remote-debugging-port=0",
                 "--remote-allow-origins=*", "--window-size=1280,1000", "about:blank")
-                .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
+                .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile());
+        // Chromium also makes a directory of its own in $TMPDIR (org.chromium.Chromium.XXXXXX) and
+        // leaves it when it is stopped: inside the profile, it goes with the profile.
+        browser.environment().put("TMPDIR", profile.toString());
+        Process chromium = browser.start();
         List<String> problems = new ArrayList<>();
         try {
             Cdp page = Cdp.connect(devtoolsPort(profile, chromium));
