@@ -13,9 +13,10 @@ import jocker.runtime.WarmsUp;
  * each need slow things at first use: jnr-ffi binding libc (the {@link Linux} class, tens of
  * milliseconds of class loading and code generation) and the JSON binding learning the shape of
  * the config and the state (their first read or write, a few milliseconds of reflection; see
- * jocker.oci.JsonBinding). The main thread would meet them one after the other. Here a daemon thread meets them first, while the main thread
- * parses the command line (run) or binds libc (init); the main thread then finds them ready, or
- * waits on the class-initialisation lock for what is still under way, never doing it twice.
+ * jocker.oci.JsonBinding). The main thread would meet them one after the other. Here a daemon
+ * thread meets them first, while the main thread parses the command line (run) or binds libc
+ * (init); the main thread then finds them ready, or waits on the class-initialisation lock for
+ * what is still under way, never doing it twice.
  *
  * <p>Nothing here changes what a run does: if the warm-up fails, the main thread meets the same
  * failure itself, where it is reported as usual.

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import jocker.oci.Json;
 import jocker.runtime.ContainerError;
+import jocker.runtime.Log;
 
 /**
  * Reading the registry's JSON documents (index, manifest, image config) into our types. Two rules:
@@ -26,12 +27,12 @@ public final class ImageJson {
     private ImageJson() {}
 
     /**
-     * Unknown fields must be ignored, since the specs let documents grow (OCI image spec,
-     * considerations.md, "Extensibility"): every type says so itself with
-     * {@code @JsonIgnoreProperties(ignoreUnknown = true)}, and the unit tests feed each one unknown
-     * fields, so a type that forgets fails there rather than on a registry's newer manifest.
+     * Parses {@code bytes} as a {@code type}; {@code what} names the document in errors. Unknown
+     * fields are ignored, since the specs let documents grow (OCI image spec, considerations.md,
+     * "Extensibility"): the binder skips them, every type also says so with
+     * {@code @JsonIgnoreProperties(ignoreUnknown = true)} for an ObjectMapper, and the unit tests
+     * feed each one unknown fields.
      */
-    /** Parses {@code bytes} as a {@code type}; {@code what} names the document in errors. */
     public static <T> T parse(byte[] bytes, Class<T> type, String what) {
         try {
             T value = Json.parse(bytes, type);
@@ -43,13 +44,8 @@ public final class ImageJson {
                 if (t instanceof ContainerError c) throw new ContainerError("failed to parse " + what + ": " + c.getMessage(), e);
             }
             String reason = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
-            throw new ContainerError("failed to parse " + what + ": " + oneLine(reason), e);
+            throw new ContainerError("failed to parse " + what + ": " + Digest.clip(Log.oneLine(String.valueOf(reason))), e);
         }
-    }
-
-    private static String oneLine(String text) {
-        String line = String.valueOf(text).lines().findFirst().orElse("");
-        return Digest.clip(line);
     }
 
     /**

@@ -46,8 +46,7 @@ public final class Json {
     /** Reads {@code file} as a {@code type}; a document that is not one fails with the file's name. */
     public static <T> T read(Path file, Class<T> type) throws IOException {
         try (InputStream in = Files.newInputStream(file); JsonParser p = FACTORY.createParser(in)) {
-            if (p.nextToken() == null) throw new IOException("empty document");
-            return type.cast(JsonBinding.read(p, type));
+            return bind(p, type);
         } catch (NoSuchFileException e) {
             throw e;   // callers tell "not there yet" from "broken"
         } catch (IOException e) {
@@ -58,9 +57,13 @@ public final class Json {
     /** Parses {@code bytes} as a {@code type}: null for the document {@code null}. */
     public static <T> T parse(byte[] bytes, Class<T> type) throws IOException {
         try (JsonParser p = FACTORY.createParser(bytes)) {
-            if (p.nextToken() == null) throw new IOException("empty document");
-            return type.cast(JsonBinding.read(p, type));
+            return bind(p, type);
         }
+    }
+
+    private static <T> T bind(JsonParser p, Class<T> type) throws IOException {
+        if (p.nextToken() == null) throw new IOException("empty document");
+        return type.cast(JsonBinding.read(p, type));
     }
 
     public static String text(Object value) {

@@ -159,13 +159,7 @@ final class JsonBinding {
     static Object read(JsonParser p, Type type) throws IOException {
         JsonToken t = p.currentToken();
         Class<?> raw = rawOf(type);
-        if (t == JsonToken.VALUE_NULL) {
-            if (raw == boolean.class) return false;
-            if (raw == int.class) return 0;
-            if (raw == long.class) return 0L;
-            if (raw == double.class) return 0.0;
-            return null;
-        }
+        if (t == JsonToken.VALUE_NULL) return zero(raw);
         if (raw == String.class) {
             if (t.isScalarValue()) return p.getText();
             throw mismatch(p, "a string");
@@ -184,25 +178,16 @@ final class JsonBinding {
             throw mismatch(p, "a number");
         }
         if (raw.isEnum()) {
-            if (t != JsonToken.VALUE_STRING) throw mismatch(p, "one of " + List.of(raw.getEnumConstants()));
             for (Object c : raw.getEnumConstants()) {
-                if (((Enum<?>) c).name().equals(p.getText())) return c;
+                if (t == JsonToken.VALUE_STRING && ((Enum<?>) c).name().equals(p.getText())) return c;
             }
             throw mismatch(p, "one of " + List.of(raw.getEnumConstants()));
         }
         if (raw == Object.class) return readAny(p);
-        if (List.class.isAssignableFrom(raw) || raw == Collection.class) {
-            if (t != JsonToken.START_ARRAY) throw mismatch(p, "an array");
-            Type element = argument(type, 0);
-            List<Object> list = new ArrayList<>();
-            while (p.nextToken() != JsonToken.END_ARRAY) list.add(read(p, element));
-            return list;
-        }
+        if (List.class.isAssignableFrom(raw) || raw == Collection.class) return readElements(p, argument(type, 0));
         if (raw.isArray()) {
-            if (t != JsonToken.START_ARRAY) throw mismatch(p, "an array");
             Type element = type instanceof GenericArrayType a ? a.getGenericComponentType() : raw.getComponentType();
-            List<Object> list = new ArrayList<>();
-            while (p.nextToken() != JsonToken.END_ARRAY) list.add(read(p, element));
+            List<Object> list = readElements(p, element);
             Object array = Array.newInstance(raw.getComponentType(), list.size());
             for (int i = 0; i < list.size(); i++) Array.set(array, i, list.get(i));
             return array;
@@ -225,6 +210,14 @@ final class JsonBinding {
         }
         if (t != JsonToken.START_OBJECT) throw mismatch(p, "an object");
         return readObject(p, raw, shape);
+    }
+
+    /** The elements of the array at the parser's current token, each read as an {@code element}. */
+    private static List<Object> readElements(JsonParser p, Type element) throws IOException {
+        if (p.currentToken() != JsonToken.START_ARRAY) throw mismatch(p, "an array");
+        List<Object> list = new ArrayList<>();
+        while (p.nextToken() != JsonToken.END_ARRAY) list.add(read(p, element));
+        return list;
     }
 
     private static Object readObject(JsonParser p, Class<?> raw, Shape shape) throws IOException {
@@ -368,16 +361,20 @@ final class JsonBinding {
         return a.value();
     }
 
+    /** A record's components before any is read: what a missing one gets. */
     private static Object[] defaults(Shape shape) {
         Object[] values = new Object[shape.properties().size()];
-        for (Property p : shape.properties()) {
-            Class<?> raw = rawOf(p.type());
-            if (raw == boolean.class) values[p.component()] = false;
-            else if (raw == int.class) values[p.component()] = 0;
-            else if (raw == long.class) values[p.component()] = 0L;
-            else if (raw == double.class) values[p.component()] = 0.0;
-        }
+        for (Property p : shape.properties()) values[p.component()] = zero(rawOf(p.type()));
         return values;
+    }
+
+    /** What null, or nothing, reads as: Java's zero of a primitive type, else null (as Jackson reads it). */
+    private static Object zero(Class<?> type) {
+        if (type == boolean.class) return false;
+        if (type == int.class) return 0;
+        if (type == long.class) return 0L;
+        if (type == double.class) return 0.0;
+        return null;
     }
 
     private static Object construct(Constructor<?> c, Object... args) throws IOException {
